@@ -1,0 +1,1 @@
+"""Scorers: pure functions from a response's text (and its item) to outcome values."""

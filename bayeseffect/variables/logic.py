@@ -1,0 +1,24 @@
+"""The ``logic`` variable: is the yes/no verdict on a deductive chain correct?"""
+
+from bayeseffect.promptsets.base import PromptItem
+from bayeseffect.promptsets.logic import generate_logic
+from bayeseffect.scoring.yes_no import score_yes_no
+from bayeseffect.variables.registry import OutcomeVariable
+
+
+def _score(text: str, item: PromptItem) -> dict[str, int | float | str]:
+    result = score_yes_no(text, item.expected)
+    return {"answer": result.answer, "correct": result.correct,
+            "parse_failure": result.parse_failure}
+
+
+LOGIC = OutcomeVariable(
+    name="logic",
+    description="deductive reasoning: correct yes/no verdicts on chains of 1-5 steps",
+    make_prompts=lambda n, seed: generate_logic(n, seed=seed),
+    score=_score,
+    outcomes=("answer", "correct", "parse_failure"),
+    text_outcomes=("answer",),
+    primary_outcome="correct",
+    kind="binary",
+)

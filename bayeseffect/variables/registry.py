@@ -1,0 +1,80 @@
+"""The registry of outcome variables, looked up by the name given to ``--variable``."""
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.promptsets.base import PromptItem, PromptSet
+
+
+@dataclass(frozen=True)
+class OutcomeVariable:
+    """One measurable behaviour.
+
+    Attributes
+    ----------
+    name
+        The ``--variable`` name.
+    description
+        One line for ``--help`` and reports.
+    make_prompts
+        ``(n_prompts, seed) -> PromptSet``: the variable's prompt design.
+    score
+        ``(response_text, item) -> {outcome: value}``: a pure scorer.
+    outcomes
+        Outcome names the scorer returns, in order; numeric except where named in
+        ``text_outcomes``.
+    text_outcomes
+        Outcomes that are strings (a parsed answer, for instance).
+    primary_outcome
+        The outcome whose total effect is the headline.
+    kind
+        Likelihood family of the primary outcome's fit.
+    """
+
+    name: str
+    description: str
+    make_prompts: Callable[[int, int], PromptSet]
+    score: Callable[[str, PromptItem], dict[str, int | float | str]]
+    outcomes: tuple[str, ...]
+    text_outcomes: tuple[str, ...]
+    primary_outcome: str
+    kind: Literal["binary"]
+
+
+def _build_registry() -> Mapping[str, OutcomeVariable]:
+    from bayeseffect.variables.logic import LOGIC
+
+    return MappingProxyType({v.name: v for v in (LOGIC,)})
+
+
+def variable_names() -> tuple[str, ...]:
+    """Return the registered variable names."""
+    return tuple(_build_registry())
+
+
+def get_variable(name: str) -> OutcomeVariable:
+    """Return the variable called ``name``; a typo gets the closest names suggested.
+
+    Parameters
+    ----------
+    name
+        The ``--variable`` value.
+
+    Returns
+    -------
+    OutcomeVariable
+        The registered variable.
+    """
+    registry = _build_registry()
+    if name in registry:
+        return registry[name]
+    close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.4)
+    hint = f"did you mean {' or '.join(close)}?" if close else ""
+    raise BayesEffectError(
+        f"unknown variable {name!r}; {hint + ' ' if hint else ''}"
+        f"known variables: {', '.join(registry)}"
+    )
