@@ -10,7 +10,7 @@ _NEGATIVE = {"no", "false", "incorrect"}
 _ECHO = re.compile(r"\b(?:yes\s*(?:or|/)\s*no|no\s*(?:or|/)\s*yes|true\s*(?:or|/)\s*false)\b")
 _NEGATED_FOLLOW = re.compile(
     r"\b(?:does\s*(?:not|n't)|doesn't|do\s*not|cannot|can\s*not|can't)\s+"
-    r"(?:follow|conclude|be\s+certain|be\s+concluded)\b"
+    r"(?:necessarily\s+|logically\s+)?(?:follow|conclude|be\s+certain|be\s+concluded)\b"
 )
 _AFFIRMED_FOLLOW = re.compile(r"\bit\s+(?:does\s+)?follows?\b")
 _WORD = re.compile(r"[a-z]+")

@@ -1,0 +1,70 @@
+"""What the sampling loop needs from a model backend, independent of any LLM library."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Decoding settings shared by both arms.
+
+    Attributes
+    ----------
+    max_tokens
+        Largest number of tokens generated per response.
+    temperature
+        Softmax temperature; 0 is greedy (then replicates are identical).
+    top_p
+        Nucleus sampling mass.
+    top_k
+        Candidates kept before sampling.
+    n_ctx
+        Context window the model is loaded with.
+    threads
+        CPU threads; part of the configuration because llama.cpp's results can change
+        with the thread count.
+    """
+
+    max_tokens: int = 16
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    n_ctx: int = 1024
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated response.
+
+    Attributes
+    ----------
+    text
+        The generated text.
+    n_prompt_tokens
+        Tokens in the rendered prompt.
+    n_completion_tokens
+        Tokens generated.
+    finish_reason
+        ``stop`` or ``length``.
+    rendered_prompt_sha256
+        Hash of the exact text the model saw.
+    """
+
+    text: str
+    n_prompt_tokens: int
+    n_completion_tokens: int
+    finish_reason: str
+    rendered_prompt_sha256: str
+
+
+class Generator(Protocol):
+    """A loaded model that answers questions framed as its arm intends."""
+
+    def generate(self, question: str, *, seed: int) -> Completion:
+        """Generate one response to ``question`` with the sampler seeded by ``seed``."""
+        ...
+
+    def close(self) -> None:
+        """Release the model."""
+        ...

@@ -1,0 +1,156 @@
+"""The sampling loop: every (arm, prompt, replicate) cell generated once, journaled at once.
+
+It knows nothing of llama.cpp: a callable opens a :class:`~bayeseffect.generation.Generator`
+for each arm, so tests drive it with a deterministic fake and the same bookkeeping runs
+for real models.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from bayeseffect.generation import Generator
+from bayeseffect.journal import JournalWriter, ResponseRecord, read_journal
+from bayeseffect.promptsets.base import PromptSet
+
+
+def response_seed(seed: int, arm: str, prompt_id: str, replicate: int) -> int:
+    """Return the sampler seed of one cell, a pure function of the run seed and the cell.
+
+    Parameters
+    ----------
+    seed
+        The run's seed.
+    arm, prompt_id, replicate
+        The cell.
+
+    Returns
+    -------
+    int
+        A 31-bit seed.
+    """
+    digest = hashlib.sha256(f"{seed}/{arm}/{prompt_id}/{replicate}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class SamplingSummary:
+    """What one call of :func:`sample_responses` did.
+
+    Attributes
+    ----------
+    already_done
+        Cells found in the journal before starting.
+    generated
+        Cells generated now.
+    total
+        Cells in the design.
+    completion_tokens
+        Tokens generated now.
+    seconds
+        Wall time spent generating now.
+    """
+
+    already_done: int
+    generated: int
+    total: int
+    completion_tokens: int
+    seconds: float
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("responses  {task.fields[rate]:>6.1f} tok/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=console is None,
+    )
+
+
+def sample_responses(
+    prompt_set: PromptSet,
+    *,
+    arms: Sequence[str],
+    replicates: int,
+    seed: int,
+    open_generator: Callable[[str], Generator],
+    journal_path: Path,
+    console: Console | None = None,
+) -> SamplingSummary:
+    """Generate every missing response of the design and append each to the journal.
+
+    Cells already in the journal are skipped, so calling this again after an interrupt
+    resumes where it stopped; an arm with nothing left to do is never loaded.
+
+    Parameters
+    ----------
+    prompt_set
+        The items.
+    arms
+        Arms to sample, in order.
+    replicates
+        Responses per (arm, prompt).
+    seed
+        The run seed; each cell's sampler seed derives from it.
+    open_generator
+        Arm name -> a loaded generator for that arm.
+    journal_path
+        The journal file.
+    console
+        Where the progress bar is drawn; ``None`` hides it.
+
+    Returns
+    -------
+    SamplingSummary
+        Counts and timing.
+    """
+    done = read_journal(journal_path)
+    cells = [(arm, item, r) for arm in arms for item in prompt_set.items for r in range(replicates)]
+    todo = [(arm, item, r) for arm, item, r in cells if (arm, item.prompt_id, r) not in done]
+    already = len(cells) - len(todo)
+    tokens, start = 0, time.perf_counter()
+    with JournalWriter(journal_path) as journal, _progress(console) as progress:
+        task = progress.add_task("sampling", total=len(cells), completed=already, rate=0.0)
+        for arm in arms:
+            arm_todo = [(item, r) for a, item, r in todo if a == arm]
+            if not arm_todo:
+                continue
+            progress.update(task, description=f"sampling {arm}")
+            generator = open_generator(arm)
+            try:
+                for item, replicate in arm_todo:
+                    cell_seed = response_seed(seed, arm, item.prompt_id, replicate)
+                    t0 = time.perf_counter()
+                    completion = generator.generate(item.question, seed=cell_seed)
+                    journal.append(ResponseRecord(
+                        arm=arm, prompt_id=item.prompt_id, replicate=replicate, seed=cell_seed,
+                        text=completion.text, n_prompt_tokens=completion.n_prompt_tokens,
+                        n_completion_tokens=completion.n_completion_tokens,
+                        finish_reason=completion.finish_reason,
+                        rendered_prompt_sha256=completion.rendered_prompt_sha256,
+                        seconds=round(time.perf_counter() - t0, 4),
+                    ))
+                    tokens += completion.n_completion_tokens
+                    elapsed = time.perf_counter() - start
+                    progress.update(task, advance=1, rate=tokens / elapsed if elapsed else 0.0)
+            finally:
+                generator.close()
+    return SamplingSummary(already_done=already, generated=len(todo), total=len(cells),
+                           completion_tokens=tokens, seconds=time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""The statistics layer: reads datasets from disk, never imports the LLM layer."""
