@@ -1,0 +1,168 @@
+"""The command line: a thin click layer over :mod:`bayeseffect.pipeline`."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from bayeseffect import __version__
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.generation import SamplingParams
+
+EXIT_USAGE = 2
+EXIT_DIAGNOSTICS = 3
+EXIT_INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Turns a :class:`BayesEffectError` into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BayesEffectError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: every finished response is saved; run the same command "
+                       "again to resume", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.version_option(__version__, prog_name="bayeseffect")
+def main() -> None:
+    """Measure the total causal effect of instruction tuning on model behaviour.
+
+    The same prompts go to a base model (control) and its instruction-tuned sibling
+    (treatment), each prompted as intended; responses are scored, and a hierarchical
+    Bayesian model estimates the effect with a credible interval.
+
+    \b
+    Quick start (offline default pair, about 3 minutes on 2 cores):
+      bayeseffect sample --variable logic
+    which samples, fits and reports. Step by step:
+      bayeseffect sample --variable logic --no-fit
+      bayeseffect fit runs/logic-XXXXXXXXXX
+      bayeseffect report runs/logic-XXXXXXXXXX
+
+    Exit codes: 0 ok, 2 bad input, 3 the fit failed its convergence gates, 130 interrupted.
+    """
+
+
+def _console() -> Console:
+    return Console(stderr=False, highlight=False)
+
+
+@main.command()
+@click.option("--variable", "-v", required=True, metavar="NAME",
+              help="Outcome variable to measure (see `bayeseffect catalog`), e.g. logic.")
+@click.option("--pair", metavar="NAME", help="Model pair from models/ (default: offline-default).")
+@click.option("--base", type=click.Path(path_type=Path, dir_okay=False), metavar="GGUF",
+              help="Base model file (control arm); use with --instruct.")
+@click.option("--instruct", type=click.Path(path_type=Path, dir_okay=False), metavar="GGUF",
+              help="Instruction-tuned model file (treatment arm); use with --base.")
+@click.option("--prompts", "-n", default=40, show_default=True,
+              help="Prompts generated (120 gives the logic set's fully crossed design).")
+@click.option("--replicates", "-r", default=4, show_default=True,
+              help="Sampled responses per prompt and arm.")
+@click.option("--max-tokens", default=16, show_default=True, help="Tokens generated per response.")
+@click.option("--temperature", default=0.7, show_default=True,
+              help="Sampling temperature (0 is greedy: replicates become identical).")
+@click.option("--seed", default=0, show_default=True,
+              help="Seed of the prompt set, every response and the fit.")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for llama.cpp  [default: cores, at most 4]")
+@click.option("--out", "-o", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Run directory [default: runs/<variable>-<config hash>, so rerunning the "
+                   "same command resumes it].")
+@click.option("--fit/--no-fit", default=True, show_default=True,
+              help="Fit and report right after sampling.")
+def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
+           prompts: int, replicates: int, max_tokens: int, temperature: float, seed: int,
+           threads: int | None, out: Path | None, fit: bool) -> None:
+    """Sample both arms on a variable's prompt set, then fit and report.
+
+    Every response is saved the moment it finishes; after Ctrl-C or a crash the same
+    command resumes where it stopped. A run directory made with other settings is
+    never mixed with this one.
+    """
+    from bayeseffect.pipeline import default_threads, sample_run
+
+    console = _console()
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature,
+                            threads=threads if threads is not None else default_threads())
+    run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
+                         replicates=replicates, seed=seed, params=params, out=out,
+                         console=console)
+    if fit:
+        _fit_and_report(run_dir, seed=seed, console=console)
+    else:
+        console.print(f"Next: bayeseffect fit {run_dir}")
+
+
+def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 1000,
+                    tune: int = 1000, chains: int = 4, hdi_prob: float = 0.94) -> None:
+    from bayeseffect.pipeline import fit_run, report_run
+
+    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed, console=console)
+    report_run(run_dir, hdi_prob=hdi_prob, console=console)
+    if not summary["passed"]:
+        sys.exit(EXIT_DIAGNOSTICS)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--draws", default=1000, show_default=True, help="Kept draws per chain.")
+@click.option("--tune", default=1000, show_default=True, help="Warm-up draws per chain.")
+@click.option("--chains", default=4, show_default=True, help="Chains.")
+@click.option("--seed", default=0, show_default=True, help="Sampler seed.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Print the report after fitting.")
+def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, report: bool) -> None:
+    """Fit the hierarchical model to RUN_DIR's dataset and save the posterior.
+
+    Convergence gates (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences,
+    E-BFMI >= 0.3, MCSE <= 0.1 posterior SD) are checked; on failure the fit is retried
+    with more draws, then a higher target acceptance, and a final failure exits with 3.
+    """
+    console = _console()
+    if report:
+        _fit_and_report(run_dir, seed=seed, console=console, draws=draws, tune=tune,
+                        chains=chains)
+        return
+    from bayeseffect.pipeline import fit_run
+
+    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed, console=console)
+    if not summary["passed"]:
+        sys.exit(EXIT_DIAGNOSTICS)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--hdi-prob", default=0.94, show_default=True, help="Credible interval mass.")
+def report(run_dir: Path, hdi_prob: float) -> None:
+    """Print RUN_DIR's effect table and write report/summary.json and the ArviZ plots."""
+    from bayeseffect.pipeline import report_run
+
+    result = report_run(run_dir, hdi_prob=hdi_prob, console=_console())
+    if not result["diagnostics"]["passed"]:
+        sys.exit(EXIT_DIAGNOSTICS)
+
+
+@main.command()
+def catalog() -> None:
+    """List the outcome variables and the model pairs in models/."""
+    from bayeseffect.model_catalog import list_pairs
+    from bayeseffect.variables.registry import get_variable, variable_names
+
+    console = _console()
+    console.print("[bold]Variables[/]")
+    for name in variable_names():
+        console.print(f"  {name:12s} {get_variable(name).description}")
+    console.print("[bold]Model pairs[/]")
+    for name, spec in list_pairs().items():
+        console.print(f"  {name:18s} {spec.description}")

@@ -1,0 +1,348 @@
+"""The public API: sample a run, fit it, report it. The CLI is a thin layer over these.
+
+Data flows one way: prompts -> responses (journal) -> dataset.nc -> posterior.nc ->
+report. Fitting and reporting read only files, so they never need an LLM.
+"""
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bayeseffect import __version__
+from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.generation import Generator, SamplingParams
+from bayeseffect.journal import read_journal
+from bayeseffect.model_catalog import (
+    ARMS,
+    DEFAULT_PAIR,
+    PairSpec,
+    ResolvedArm,
+    check_gguf_file,
+    load_pair,
+    local_pair,
+    resolve_pair,
+)
+from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
+from bayeseffect.promptsets.base import PromptSet
+from bayeseffect.runs import (
+    DATASET,
+    FIT_SUMMARY,
+    JOURNAL,
+    POSTERIOR,
+    PROMPTS,
+    REPORT_DIR,
+    fingerprint,
+    prepare_run_dir,
+    read_manifest,
+    write_atomic,
+)
+from bayeseffect.sampling import SamplingSummary, sample_responses
+from bayeseffect.variables import get_variable
+
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+def default_threads() -> int:
+    """Threads used when none are asked for: every core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def choose_pair(*, pair: str | None, base: Path | None, instruct: Path | None) -> PairSpec:
+    """Pick the model pair from ``--pair`` or ``--base/--instruct``, else the default pair."""
+    if pair is not None and (base is not None or instruct is not None):
+        raise BayesEffectError("give either --pair or --base/--instruct, not both")
+    if (base is None) != (instruct is None):
+        raise BayesEffectError("--base and --instruct go together; give both GGUF files")
+    if base is not None and instruct is not None:
+        for arm, path in (("base", base), ("instruct", instruct)):
+            check_gguf_file(arm, path)
+        return local_pair(base, instruct)
+    return load_pair(pair or DEFAULT_PAIR)
+
+
+def _llm_layer() -> Any:
+    try:
+        from bayeseffect.llm import llama_backend
+    except ImportError as exc:
+        raise BayesEffectError(
+            "sampling needs llama-cpp-python, which is not installed; run `uv sync` in a "
+            "checkout or `pip install 'bayeseffect[llm]'`"
+        ) from exc
+    return llama_backend
+
+
+def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
+              arms: dict[str, ResolvedArm], check: PairCheck, replicates: int, seed: int,
+              params: SamplingParams, versions: dict[str, str]) -> dict[str, Any]:
+    determinants = {
+        "variable": variable,
+        "prompt_set": {"name": prompt_set.name, "version": prompt_set.version,
+                       "seed": prompt_set.seed, "sha256": prompt_set.sha256,
+                       "n_prompts": len(prompt_set.items)},
+        "replicates": replicates,
+        "seed": seed,
+        "sampling": asdict(params),
+        "models": {arm: {"sha256": a.sha256, "prompting": asdict(a.prompting)}
+                   for arm, a in arms.items()},
+        "llama_cpp_python_version": versions["llama_cpp_python_version"],
+    }
+    return {
+        "fingerprint": fingerprint(determinants),
+        "determinants": determinants,
+        "pair": spec.name,
+        "model_paths": {arm: str(a.path) for arm, a in arms.items()},
+        "pair_check": check.to_dict(),
+        "versions": {**versions, "bayeseffect_version": __version__},
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def dataset_attrs(manifest: dict[str, Any]) -> dict[str, str | int]:
+    """Flatten a run manifest into the dataset's provenance attrs (netCDF-safe values)."""
+    det = manifest["determinants"]
+    check = manifest["pair_check"]
+    attrs: dict[str, str | int] = {
+        "pair_name": manifest["pair"],
+        "cross_family": int(check["cross_family"]),
+        "cross_family_reasons": "; ".join(check["reasons"]),
+        "llama_cpp_python_version": manifest["versions"]["llama_cpp_python_version"],
+        "llama_cpp_version": manifest["versions"]["llama_cpp_version"],
+        "llama_cpp_system_info": manifest["versions"]["llama_cpp_system_info"],
+        "prompt_set": det["prompt_set"]["name"],
+        "prompt_set_version": det["prompt_set"]["version"],
+        "prompt_set_sha256": det["prompt_set"]["sha256"],
+        "prompt_set_seed": det["prompt_set"]["seed"],
+        "sampling_params": json.dumps(det["sampling"], sort_keys=True),
+        "seed": det["seed"],
+        "bayeseffect_version": manifest["versions"]["bayeseffect_version"],
+        "run_fingerprint": manifest["fingerprint"],
+        "created_utc": manifest["created_utc"],
+    }
+    for arm in ARMS:
+        attrs[f"{arm}_model_path"] = manifest["model_paths"][arm]
+        attrs[f"{arm}_model_sha256"] = det["models"][arm]["sha256"]
+        attrs[f"{arm}_model_name"] = check[arm]["name"]
+        attrs[f"{arm}_prompting"] = json.dumps(det["models"][arm]["prompting"], sort_keys=True)
+    return attrs
+
+
+def sample_run(
+    variable: str,
+    *,
+    pair: str | None = None,
+    base: Path | None = None,
+    instruct: Path | None = None,
+    prompts: int = 40,
+    replicates: int = 4,
+    seed: int = 0,
+    params: SamplingParams | None = None,
+    out: Path | None = None,
+    runs_root: Path = DEFAULT_RUNS_ROOT,
+    console: Console | None = None,
+    open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
+) -> Path:
+    """Generate and score every response of a run; resume it when it already exists.
+
+    Everything is validated before any model is loaded: the variable, the prompt set,
+    both model files, the pair check and the run directory.
+
+    Parameters
+    ----------
+    variable
+        Registered variable name (``logic``).
+    pair
+        Catalog pair name; the offline default pair when neither it nor files are given.
+    base, instruct
+        Local GGUF files, instead of ``pair``.
+    prompts
+        Number of prompts generated.
+    replicates
+        Responses per (arm, prompt).
+    seed
+        Seed of the prompt set and of every response.
+    params
+        Sampling settings.
+    out
+        Run directory; by default ``runs/<variable>-<fingerprint>``, so the same command
+        finds and resumes the same run.
+    runs_root
+        Parent folder of default run directories.
+    console
+        Where progress and messages go; ``None`` is silent.
+    open_generator
+        ``(arm, resolved_arm, params) -> Generator``; llama-cpp-python when omitted.
+
+    Returns
+    -------
+    Path
+        The run directory, holding ``dataset.nc``.
+    """
+    params = params or SamplingParams(threads=default_threads())
+    _check_design(replicates=replicates, params=params)
+    var = get_variable(variable)
+    prompt_set = var.make_prompts(prompts, seed)
+    if not prompt_set.items:
+        raise BayesEffectError("the prompt set is empty; ask for at least 1 prompt")
+    spec = choose_pair(pair=pair, base=base, instruct=instruct)
+    arms = resolve_pair(spec)
+    check = check_pair(read_model_info(arms["base"].path), read_model_info(arms["instruct"].path))
+    if arms["instruct"].prompting.frame == "chat" and not check.instruct.chat_template:
+        raise BayesEffectError(
+            f"the instruct model {arms['instruct'].path.name} has no chat template in its GGUF; "
+            "use a GGUF that carries tokenizer.chat_template, or a catalog entry with "
+            "frame = 'completion' for the instruct arm"
+        )
+    if open_generator is None:
+        backend = _llm_layer()
+        versions = backend.llama_versions()
+
+        def open_generator(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
+            return backend.LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
+                                                  params=p)
+    else:
+        versions = {"llama_cpp_python_version": "none", "llama_cpp_version": "none",
+                    "llama_cpp_system_info": "custom generator"}
+    manifest = _manifest(var.name, prompt_set, spec=spec, arms=arms, check=check,
+                         replicates=replicates, seed=seed, params=params, versions=versions)
+    run_dir = out or runs_root / f"{var.name}-{manifest['fingerprint'][:10]}"
+    resumed = prepare_run_dir(run_dir, manifest)
+    if not resumed:
+        write_atomic(run_dir / PROMPTS, prompt_set.to_jsonl().encode("utf-8"))
+    manifest = read_manifest(run_dir)
+    if console is not None:
+        if check.cross_family:
+            console.print(f"[bold red]{check.warning}[/]")
+        console.print(f"{'Resuming' if resumed else 'Starting'} run {run_dir} "
+                      f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
+    factory = open_generator
+    try:
+        summary: SamplingSummary | None = sample_responses(
+            prompt_set, arms=ARMS, replicates=replicates, seed=seed,
+            open_generator=lambda arm: factory(arm, arms[arm], params),
+            journal_path=run_dir / JOURNAL, console=console,
+        )
+    finally:
+        # Even after an interrupt, the dataset reflects every response journaled so far.
+        records = read_journal(run_dir / JOURNAL)
+        ds = build_dataset(prompt_set, records, variable=var, replicates=replicates,
+                           attrs=dataset_attrs(manifest))
+        save_dataset(ds, run_dir / DATASET)
+    if console is not None and summary is not None and summary.generated:
+        console.print(f"Generated {summary.generated} responses "
+                      f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
+                      f"dataset saved to {run_dir / DATASET}")
+    return run_dir
+
+
+def _check_design(*, replicates: int, params: SamplingParams) -> None:
+    if replicates < 1:
+        raise BayesEffectError(f"--replicates must be at least 1, not {replicates}")
+    if params.max_tokens < 1:
+        raise BayesEffectError(f"--max-tokens must be at least 1, not {params.max_tokens}")
+    if params.temperature < 0:
+        raise BayesEffectError(f"--temperature must be 0 or more, not {params.temperature}")
+    if params.threads < 1:
+        raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
+
+
+def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
+            seed: int = 0, console: Console | None = None) -> dict[str, Any]:
+    """Fit the variable's model to a run's dataset and save ``posterior.nc`` and ``fit.json``.
+
+    Parameters
+    ----------
+    run_dir
+        A run directory holding ``dataset.nc``.
+    draws, tune, chains
+        Sampler settings of the first attempt (retries lengthen them).
+    seed
+        Sampler seed.
+    console
+        Where messages go.
+
+    Returns
+    -------
+    dict
+        The fit summary written to ``fit.json`` (gates, attempts).
+    """
+    from bayeseffect.stats.binary_fit import fit_binary_dataset, save_posterior
+    from bayeseffect.stats.fit import SamplerSettings
+
+    if draws < 100 or tune < 100 or chains < 2:
+        raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
+                               "for the convergence gates to mean anything")
+    ds = load_dataset(run_dir / DATASET)
+    if console is not None:
+        console.print(f"Fitting the hierarchical {ds.attrs['outcome_kind']} model with nutpie "
+                      f"({chains} chains x {draws} draws; the first fit compiles, ~1 min)...")
+    result = fit_binary_dataset(ds, settings=SamplerSettings(draws=draws, tune=tune,
+                                                             chains=chains), seed=seed)
+    save_posterior(result.idata, run_dir / POSTERIOR)
+    summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
+               "attempts": [asdict(a) for a in result.attempts]}
+    write_atomic(run_dir / FIT_SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
+    if console is not None and not result.diagnostics.passed:
+        console.print("[bold red]DIAGNOSTICS FAILED after every retry: "
+                      + "; ".join(f"{g.name} = {g.value:.4g} (limit {g.threshold})"
+                                  for g in result.diagnostics.failures) + "[/]")
+    return summary
+
+
+def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
+               console: Console | None = None) -> dict[str, Any]:
+    """Print a fitted run's effect and write ``report/summary.json`` and the PNG plots.
+
+    Parameters
+    ----------
+    run_dir
+        A fitted run directory.
+    hdi_prob
+        Mass of the credible intervals.
+    console
+        Where the table is printed.
+
+    Returns
+    -------
+    dict
+        The report, as written to ``summary.json``.
+    """
+    from bayeseffect.report.plots import plot_family_effects, plot_total_effect
+    from bayeseffect.report.render import render_report
+    from bayeseffect.report.summary import build_report
+    from bayeseffect.stats.binary_fit import load_posterior
+
+    if not 0 < hdi_prob < 1:
+        raise BayesEffectError(f"--hdi-prob must lie between 0 and 1, not {hdi_prob}")
+    if not (run_dir / POSTERIOR).exists():
+        read_manifest(run_dir)
+        raise BayesEffectError(f"{run_dir} has no posterior yet; run `bayeseffect fit {run_dir}`")
+    ds = load_dataset(run_dir / DATASET)
+    posterior = load_posterior(run_dir / POSTERIOR)
+    report = build_report(ds, posterior, hdi_prob=hdi_prob)
+    report_dir = run_dir / REPORT_DIR
+    report_dir.mkdir(exist_ok=True)
+    warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
+        if report["cross_family"] else ""
+    label = f"{ds.attrs['variable']}: P({ds.attrs['primary_outcome']} | instruct) - P(... | base)"
+    plots = {
+        "total_effect": plot_total_effect(posterior, report_dir / "total_effect.png",
+                                          title=label, warning=warning, hdi_prob=hdi_prob),
+        "family_effects": plot_family_effects(posterior, report_dir / "family_effects.png",
+                                              title=f"{label}, by template family",
+                                              warning=warning, hdi_prob=hdi_prob),
+    }
+    report["plots"] = {name: str(path) for name, path in plots.items()}
+    write_atomic(report_dir / "summary.json",
+                 (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
+    if console is not None:
+        render_report(report, console=console)
+        console.print(f"Plots: {plots['total_effect']}, {plots['family_effects']}; "
+                      f"JSON: {report_dir / 'summary.json'}")
+    return report
