@@ -17,6 +17,7 @@ def catalog_dir(kind: str) -> Path:
     Path
         The folder: ``bayeseffect/_catalog/<kind>`` inside an installed wheel, else
         the top-level folder of the source checkout.
+
     """
     packaged = Path(str(files("bayeseffect"))) / "_catalog" / kind
     if packaged.is_dir():

@@ -35,7 +35,7 @@ class _Group(click.Group):
                                            "max_content_width": 100})
 @click.version_option(__version__, prog_name="bayeseffect")
 def main() -> None:
-    """Measure the total causal effect of instruction tuning on model behaviour.
+    r"""Measure the total causal effect of instruction tuning on model behaviour.
 
     The same prompts go to a base model (control) and its instruction-tuned sibling
     (treatment), each prompted as intended; responses are scored, and a hierarchical

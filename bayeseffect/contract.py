@@ -64,6 +64,7 @@ def validate_dataset(ds: xr.Dataset) -> None:
     ----------
     ds
         A responses/outcomes dataset.
+
     """
     problems = list(_problems(ds))
     if problems:

@@ -49,6 +49,7 @@ def build_dataset(
     -------
     xarray.Dataset
         The dataset, checked against the contract.
+
     """
     shape = (len(ARM_LABELS), len(prompt_set.items), replicates)
     completed = np.zeros(shape, dtype=bool)
@@ -126,6 +127,7 @@ def load_dataset(path: Path) -> xr.Dataset:
     -------
     xarray.Dataset
         The dataset, fully loaded into memory.
+
     """
     if not path.exists():
         raise BayesEffectError(

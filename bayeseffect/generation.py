@@ -23,6 +23,7 @@ class SamplingParams:
     threads
         CPU threads; part of the configuration because llama.cpp's results can change
         with the thread count.
+
     """
 
     max_tokens: int = 16
@@ -49,6 +50,7 @@ class Completion:
         ``stop`` or ``length``.
     rendered_prompt_sha256
         Hash of the exact text the model saw.
+
     """
 
     text: str

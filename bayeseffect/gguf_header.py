@@ -41,6 +41,7 @@ class GGUFHeader:
         Key -> value; long arrays appear as :class:`GGUFArray`.
     n_parameters
         Total number of weights over all tensors.
+
     """
 
     version: int
@@ -110,6 +111,7 @@ def read_gguf_header(path: Path) -> GGUFHeader:
     -------
     GGUFHeader
         Its metadata and parameter count.
+
     """
     try:
         with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,

@@ -40,6 +40,7 @@ class ResponseRecord:
         Hash of the exact text the model saw.
     seconds
         Wall time of the generation.
+
     """
 
     arm: str
@@ -71,6 +72,7 @@ def read_journal(path: Path) -> dict[tuple[str, str, int], ResponseRecord]:
     -------
     dict
         (arm, prompt_id, replicate) -> record, first record per key.
+
     """
     records: dict[tuple[str, str, int], ResponseRecord] = {}
     if not path.exists():
@@ -105,6 +107,7 @@ class JournalWriter:
     ----------
     path
         The journal file, created when missing.
+
     """
 
     def __init__(self, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The model catalog: named base/instruct pairs, where their GGUF files come from, how each arm is prompted.
+"""The model catalog: named base/instruct pairs, their GGUF files, how each arm is prompted.
 
 Resolving a pair only locates and checks files; nothing here loads a model or
 downloads anything.
@@ -37,6 +37,7 @@ class Prompting:
         For ``completion``: strings that end the generation.
     system
         For ``chat``: an optional system message.
+
     """
 
     frame: Literal["completion", "chat"]
@@ -57,6 +58,7 @@ class ArmSource:
         The kind's keys from the catalog file (``path``, ``repo``, ``filename``, ...).
     sha256
         Expected file hash, checked before use when given.
+
     """
 
     kind: str
@@ -78,6 +80,7 @@ class PairSpec:
         Arm name -> where its file comes from.
     prompting
         Arm name -> how it is prompted.
+
     """
 
     name: str
@@ -147,6 +150,7 @@ def load_pair_file(path: Path) -> PairSpec:
     -------
     PairSpec
         The validated pair.
+
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -274,6 +278,7 @@ class ResolvedArm:
         Its hash.
     prompting
         How the arm is prompted.
+
     """
 
     path: Path
@@ -293,6 +298,7 @@ def resolve_pair(spec: PairSpec) -> dict[str, ResolvedArm]:
     -------
     dict
         Arm name -> the resolved arm.
+
     """
     resolved = {}
     for arm in ARMS:

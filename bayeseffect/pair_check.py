@@ -1,4 +1,4 @@
-"""The pair check: is this a matched base/instruct pair, or two different model families?
+"""The pair check: a matched base/instruct pair, or two different model families.
 
 A contrast between models that differ in architecture, tokenizer or size measures
 instruction tuning *and* pretraining together. Such runs are marked cross-family, and
@@ -47,6 +47,7 @@ class ModelInfo:
         Hash of the token list.
     chat_template
         ``tokenizer.chat_template``, or empty.
+
     """
 
     name: str
@@ -104,6 +105,7 @@ class PairCheck:
         The base model's identity.
     instruct
         The instruct model's identity.
+
     """
 
     cross_family: bool
@@ -137,6 +139,7 @@ def check_pair(base: ModelInfo, instruct: ModelInfo) -> PairCheck:
     -------
     PairCheck
         ``cross_family`` with the reasons.
+
     """
     reasons = []
     if base.architecture != instruct.architecture:

@@ -183,6 +183,7 @@ def sample_run(
     -------
     Path
         The run directory, holding ``dataset.nc``.
+
     """
     params = params or SamplingParams(threads=default_threads())
     _check_design(replicates=replicates, params=params)
@@ -271,6 +272,7 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
     -------
     dict
         The fit summary written to ``fit.json`` (gates, attempts).
+
     """
     from bayeseffect.stats.binary_fit import fit_binary_dataset, save_posterior
     from bayeseffect.stats.fit import SamplerSettings
@@ -312,6 +314,7 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
     -------
     dict
         The report, as written to ``summary.json``.
+
     """
     from bayeseffect.report.plots import plot_family_effects, plot_total_effect
     from bayeseffect.report.render import render_report

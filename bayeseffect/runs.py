@@ -69,6 +69,7 @@ def prepare_run_dir(run_dir: Path, manifest: Mapping[str, Any]) -> bool:
     -------
     bool
         True when an existing run of the same configuration is being resumed.
+
     """
     if run_dir.exists() and not run_dir.is_dir():
         raise BayesEffectError(f"output path {run_dir} is a file; give a directory with --out")

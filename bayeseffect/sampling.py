@@ -40,6 +40,7 @@ def response_seed(seed: int, arm: str, prompt_id: str, replicate: int) -> int:
     -------
     int
         A 31-bit seed.
+
     """
     digest = hashlib.sha256(f"{seed}/{arm}/{prompt_id}/{replicate}".encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
@@ -61,6 +62,7 @@ class SamplingSummary:
         Tokens generated now.
     seconds
         Wall time spent generating now.
+
     """
 
     already_done: int
@@ -120,6 +122,7 @@ def sample_responses(
     -------
     SamplingSummary
         Counts and timing.
+
     """
     done = read_journal(journal_path)
     cells = [(arm, item, r) for arm in arms for item in prompt_set.items for r in range(replicates)]

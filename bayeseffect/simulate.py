@@ -22,6 +22,7 @@ class SimulatedBinary:
         The dataset (contract-conforming, provenance marked as simulated).
     sample_ate
         True mean over the simulated prompts of P(1 | instruct) - P(1 | base).
+
     """
 
     dataset: xr.Dataset
@@ -58,6 +59,7 @@ def simulate_binary(
     -------
     SimulatedBinary
         The dataset and the true sample ATE.
+
     """
     rng = np.random.default_rng(seed)
     family = np.arange(n_prompts) % n_families

@@ -15,7 +15,7 @@ from bayeseffect.scoring.yes_no import parse_yes_no, score_yes_no
     ("Answer yes or no. No.", "no"),
     ("Yes. Actually, no.", "yes"),
     ("No, it doesn\u2019t follow.", "no"),
-    ("ＹＥＳ", "yes"),
+    ("\uff39\uff25\uff33", "yes"),
     ("The answer is: No", "no"),
     ("", ""),
     ("   \n\t", ""),

@@ -1,1 +1,1 @@
-"""The LLM layer: running GGUF models through llama-cpp-python. Nothing above sampling imports it."""
+"""The LLM layer: GGUF models through llama-cpp-python; only the sampling step uses it."""

@@ -83,6 +83,7 @@ class LlamaCppGenerator:
         -------
         LlamaCppGenerator
             The loaded generator.
+
         """
         from llama_cpp import Llama
 
@@ -143,6 +144,7 @@ class LlamaCppGenerator:
         -------
         Completion
             The text and its token counts.
+
         """
         frame = self._frame(question)
         tokens = self._llama.tokenize(frame.prompt.encode("utf-8"), add_bos=frame.add_special,

@@ -21,6 +21,7 @@ class PromptItem:
         The surface template family; the fit gives each family its own arm slope.
     factors
         Prompt-level design factors (name -> value), stored as dataset coordinates.
+
     """
 
     prompt_id: str
@@ -46,6 +47,7 @@ class PromptSet:
         The items, in generation order.
     factor_names
         Names of the design factors every item carries, in a fixed order.
+
     """
 
     name: str

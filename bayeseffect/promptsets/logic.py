@@ -65,6 +65,7 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
     -------
     dict
         The parsed definition.
+
     """
     path = path or catalog_dir("prompts") / "logic.toml"
     try:
@@ -100,6 +101,7 @@ def generate_logic(n_prompts: int, *, seed: int = 0, definition: dict[str, Any] 
     -------
     PromptSet
         The items with their factors and known answers.
+
     """
     if n_prompts < 1:
         raise BayesEffectError(

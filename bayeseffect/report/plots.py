@@ -34,6 +34,7 @@ def plot_total_effect(posterior: xr.DataTree, path: Path, *, title: str,
     -------
     Path
         ``path``.
+
     """
     pc = azp.plot_dist(posterior, var_names=["total_effect"], kind="kde", ci_kind="hdi",
                        ci_prob=hdi_prob, point_estimate="mean", backend="matplotlib")

@@ -20,9 +20,10 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
         A report from :func:`bayeseffect.report.summary.build_report`.
     console
         Where to print.
+
     """
     effect = report["total_effect"]
-    prob = int(round(effect["hdi_prob"] * 100))
+    prob = round(effect["hdi_prob"] * 100)
     if report["cross_family"]:
         console.print(Panel(report["cross_family_warning"], title="WARNING", style="bold red"))
     table = Table(title=f"Total effect of instruction tuning on {report['variable']} "

@@ -27,8 +27,8 @@ def _observed(ds: xr.Dataset) -> dict[str, dict[str, float]]:
             if name in ds:
                 arm_rates[f"{name}_rate"] = float(ds[name].sel(arm=arm).where(done).mean()) \
                     if n else float("nan")
-        arm_rates["truncated_rate"] = float(
-            (ds["finish_reason"].sel(arm=arm) == "length").where(done).mean()) if n else float("nan")
+        truncated = (ds["finish_reason"].sel(arm=arm) == "length").where(done)
+        arm_rates["truncated_rate"] = float(truncated.mean()) if n else float("nan")
         rates[str(arm)] = arm_rates
     return rates
 
@@ -50,8 +50,9 @@ def build_report(ds: xr.Dataset, posterior: xr.DataTree, *,
     -------
     dict
         Effects, observed rates, diagnostics, the cross-family warning and provenance.
+
     """
-    post = posterior["posterior"]
+    post = posterior["posterior"].to_dataset()
     gates = json.loads(posterior.attrs.get("fit_gates", "[]"))
     cross_family = bool(int(ds.attrs["cross_family"]))
     cells = int(ds["completed"].size)

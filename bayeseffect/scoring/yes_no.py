@@ -27,6 +27,7 @@ class YesNoScore(NamedTuple):
         1 when the answer equals the expected one, else 0 (a parse failure is not correct).
     parse_failure
         1 when no verdict could be parsed, else 0.
+
     """
 
     answer: str
@@ -49,6 +50,7 @@ def parse_yes_no(text: str) -> str:
     -------
     str
         ``"yes"``, ``"no"``, or ``""`` when the text states no verdict.
+
     """
     normal = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
     normal = _ECHO.sub(" ", normal)
@@ -77,6 +79,7 @@ def score_yes_no(text: str, expected: str) -> YesNoScore:
     -------
     YesNoScore
         The parsed answer, correctness and parse-failure flag.
+
     """
     answer = parse_yes_no(text)
     return YesNoScore(answer=answer, correct=int(answer == expected),

@@ -37,6 +37,7 @@ class BinaryCells:
         Prompt ids.
     families
         Family ids.
+
     """
 
     successes: np.ndarray
@@ -58,6 +59,7 @@ class BinaryPriors:
         SD of the normal prior on the mean arm effect ``beta``.
     group_sd_scale
         Scale of the half-normal priors on every group-level SD.
+
     """
 
     intercept_sd: float = 1.5
@@ -79,6 +81,7 @@ def binary_cells(ds: xr.Dataset, outcome: str) -> BinaryCells:
     -------
     BinaryCells
         Counts over completed responses; prompts with no completed response are dropped.
+
     """
     completed = ds["completed"].transpose("prompt", "arm", "replicate").values
     values = ds[outcome].transpose("prompt", "arm", "replicate").values
@@ -118,6 +121,7 @@ def build_binary_model(cells: BinaryCells, *, priors: BinaryPriors | None = None
     pymc.Model
         The model, with deterministics ``total_effect`` (mean over prompts of
         P(1 | instruct) - P(1 | base)), ``family_effect``, ``p_base`` and ``p_instruct``.
+
     """
     priors = priors or BinaryPriors()
     n_families = len(cells.families)
@@ -137,7 +141,8 @@ def build_binary_model(cells: BinaryCells, *, priors: BinaryPriors | None = None
         if n_families > 1:
             sd_family = pm.HalfNormal("sd_family", scale)
             sd_family_slope = pm.HalfNormal("sd_family_slope", scale)
-            intercept = intercept + (sd_family * pm.ZeroSumNormal("z_family", dims="family"))[family]
+            z_family = pm.ZeroSumNormal("z_family", dims="family")
+            intercept = intercept + (sd_family * z_family)[family]
             slope = slope + (sd_family_slope
                              * pm.ZeroSumNormal("z_family_slope", dims="family"))[family]
         logit_p = pt.stack([intercept, intercept + slope], axis=1)

@@ -40,6 +40,7 @@ def fit_binary_dataset(
     -------
     FitResult
         The gated fit; the dataset's provenance is copied into the posterior's attrs.
+
     """
     cells = binary_cells(ds, str(ds.attrs["primary_outcome"]))
     model_vars = GATED_PARAMETERS if len(cells.families) > 1 else [

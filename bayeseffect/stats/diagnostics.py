@@ -27,6 +27,7 @@ class Gate:
         The limit.
     passed
         Whether the value is on the right side of the limit.
+
     """
 
     name: str
@@ -43,6 +44,7 @@ class Diagnostics:
     ----------
     gates
         The individual checks.
+
     """
 
     gates: tuple[Gate, ...]
@@ -86,6 +88,7 @@ def check_gates(idata: xr.DataTree, *, var_names: list[str], effect: str) -> Dia
     -------
     Diagnostics
         Each gate with its worst value.
+
     """
     rhat = _worst(az.rhat(idata, var_names=var_names), "max")
     ess_bulk = _worst(az.ess(idata, var_names=var_names, method="bulk"), "min")

@@ -25,6 +25,7 @@ class EffectSummary:
         Its probability mass.
     p_positive
         Posterior probability that the quantity is above 0.
+
     """
 
     mean: float
@@ -53,6 +54,7 @@ def summarize_draws(draws: xr.DataArray, *, hdi_prob: float = DEFAULT_HDI_PROB) 
     -------
     EffectSummary
         The summary.
+
     """
     hdi = az.hdi(draws, prob=hdi_prob).values
     values = np.asarray(draws.values, dtype=float)

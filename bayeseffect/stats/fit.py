@@ -25,12 +25,13 @@ class SamplerSettings:
         Number of chains.
     target_accept
         Target acceptance rate of the step-size adaptation.
+
     """
 
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    target_accept: float = 0.9
+    target_accept: float = 0.95
 
 
 def retry_schedule(first: SamplerSettings) -> tuple[SamplerSettings, ...]:
@@ -55,6 +56,7 @@ class FitResult:
         Gates of the attempt kept.
     attempts
         Settings of every attempt made, the kept one last.
+
     """
 
     idata: xr.DataTree
@@ -95,6 +97,7 @@ def fit_with_gates(
     -------
     FitResult
         The last attempt (the first one that passed, else the final one).
+
     """
     attempts: list[SamplerSettings] = []
     model = build()

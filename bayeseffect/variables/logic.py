@@ -1,4 +1,4 @@
-"""The ``logic`` variable: is the yes/no verdict on a deductive chain correct?"""
+"""The ``logic`` variable: whether the yes/no verdict on a deductive chain is correct."""
 
 from bayeseffect.promptsets.base import PromptItem
 from bayeseffect.promptsets.logic import generate_logic

@@ -33,6 +33,7 @@ class OutcomeVariable:
         The outcome whose total effect is the headline.
     kind
         Likelihood family of the primary outcome's fit.
+
     """
 
     name: str
@@ -68,6 +69,7 @@ def get_variable(name: str) -> OutcomeVariable:
     -------
     OutcomeVariable
         The registered variable.
+
     """
     registry = _build_registry()
     if name in registry:

@@ -1,0 +1,18 @@
+"""The statistics and report layers never import the LLM layer."""
+
+import subprocess
+import sys
+
+
+def test_stats_and_report_import_no_llm_code():
+    code = (
+        "import sys\n"
+        "import bayeseffect.stats.binary_fit, bayeseffect.stats.diagnostics\n"
+        "import bayeseffect.report.summary, bayeseffect.report.plots, bayeseffect.report.render\n"
+        "import bayeseffect.dataset, bayeseffect.simulate\n"
+        "bad = [m for m in sys.modules if m.startswith(('llama_cpp', 'bayeseffect.llm', 'gguf'))]\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""
