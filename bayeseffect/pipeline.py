@@ -333,7 +333,8 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
     report_dir.mkdir(exist_ok=True)
     warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
         if report["cross_family"] else ""
-    label = f"{ds.attrs['variable']}: P({ds.attrs['primary_outcome']} | instruct) - P(... | base)"
+    outcome = ds.attrs["primary_outcome"]
+    label = f"{ds.attrs['variable']}: P({outcome} | instruct) - P({outcome} | base)"
     plots = {
         "total_effect": plot_total_effect(posterior, report_dir / "total_effect.png",
                                           title=label, warning=warning, hdi_prob=hdi_prob),

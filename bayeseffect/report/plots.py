@@ -10,7 +10,11 @@ from bayeseffect.stats.effects import DEFAULT_HDI_PROB
 
 def _suptitle(pc: azp.PlotCollection, text: str, *, color: str = "black") -> None:
     figure = pc.viz["figure"].item()
+    lines = text.count("\n") + 1
+    # Leave room above the axes titles so the headline never overlaps them.
+    figure.set_size_inches(figure.get_figwidth(), figure.get_figheight() + 0.3 * lines)
     figure.suptitle(text, color=color, fontsize=9)
+    figure.subplots_adjust(top=1 - 0.3 * lines / figure.get_figheight() - 0.06)
 
 
 def plot_total_effect(posterior: xr.DataTree, path: Path, *, title: str,
