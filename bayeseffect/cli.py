@@ -17,7 +17,20 @@ EXIT_INTERRUPTED = 130
 
 
 class _Group(click.Group):
-    """Turns a :class:`BayesEffectError` into one line on stderr and exit code 2."""
+    """Turns bad input (ours or click's) into one line on stderr and exit code 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{where}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,9 +74,9 @@ def _console() -> Console:
 @click.option("--variable", "-v", required=True, metavar="NAME",
               help="Outcome variable to measure (see `bayeseffect catalog`), e.g. logic.")
 @click.option("--pair", metavar="NAME", help="Model pair from models/ (default: offline-default).")
-@click.option("--base", type=click.Path(path_type=Path, dir_okay=False), metavar="GGUF",
+@click.option("--base", type=click.Path(path_type=Path), metavar="GGUF",
               help="Base model file (control arm); use with --instruct.")
-@click.option("--instruct", type=click.Path(path_type=Path, dir_okay=False), metavar="GGUF",
+@click.option("--instruct", type=click.Path(path_type=Path), metavar="GGUF",
               help="Instruction-tuned model file (treatment arm); use with --base.")
 @click.option("--prompts", "-n", default=40, show_default=True,
               help="Prompts generated (120 gives the logic set's fully crossed design).")
@@ -76,7 +89,7 @@ def _console() -> Console:
               help="Seed of the prompt set, every response and the fit.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for llama.cpp  [default: cores, at most 4]")
-@click.option("--out", "-o", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
               help="Run directory [default: runs/<variable>-<config hash>, so rerunning the "
                    "same command resumes it].")
 @click.option("--fit/--no-fit", default=True, show_default=True,
@@ -115,7 +128,7 @@ def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--draws", default=1000, show_default=True, help="Kept draws per chain.")
 @click.option("--tune", default=1000, show_default=True, help="Warm-up draws per chain.")
 @click.option("--chains", default=4, show_default=True, help="Chains.")
@@ -142,7 +155,7 @@ def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, report: bo
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--hdi-prob", default=0.94, show_default=True, help="Credible interval mass.")
 def report(run_dir: Path, hdi_prob: float) -> None:
     """Print RUN_DIR's effect table and write report/summary.json and the ArviZ plots."""

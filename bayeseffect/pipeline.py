@@ -41,6 +41,7 @@ from bayeseffect.runs import (
     fingerprint,
     prepare_run_dir,
     read_manifest,
+    require_run_dir,
     write_atomic,
 )
 from bayeseffect.sampling import SamplingSummary, sample_responses
@@ -280,12 +281,14 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
     if draws < 100 or tune < 100 or chains < 2:
         raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
                                "for the convergence gates to mean anything")
+    require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
     if console is not None:
         console.print(f"Fitting the hierarchical {ds.attrs['outcome_kind']} model with nutpie "
                       f"({chains} chains x {draws} draws; the first fit compiles, ~1 min)...")
-    result = fit_binary_dataset(ds, settings=SamplerSettings(draws=draws, tune=tune,
-                                                             chains=chains), seed=seed)
+    result = fit_binary_dataset(
+        ds, settings=SamplerSettings(draws=draws, tune=tune, chains=chains), seed=seed,
+        progressbar=console is not None and console.is_terminal)
     save_posterior(result.idata, run_dir / POSTERIOR)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
                "attempts": [asdict(a) for a in result.attempts]}
@@ -323,6 +326,7 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
 
     if not 0 < hdi_prob < 1:
         raise BayesEffectError(f"--hdi-prob must lie between 0 and 1, not {hdi_prob}")
+    require_run_dir(run_dir)
     if not (run_dir / POSTERIOR).exists():
         read_manifest(run_dir)
         raise BayesEffectError(f"{run_dir} has no posterior yet; run `bayeseffect fit {run_dir}`")

@@ -40,6 +40,15 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def require_run_dir(run_dir: Path) -> None:
+    """Raise a one-line error unless ``run_dir`` is an existing folder."""
+    if not run_dir.exists():
+        raise BayesEffectError(f"run directory {run_dir} does not exist; give the folder "
+                               "`bayeseffect sample` printed")
+    if not run_dir.is_dir():
+        raise BayesEffectError(f"{run_dir} is a file, not a run directory")
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """Read a run's manifest, with a one-line error when it is not a run directory."""
     path = run_dir / MANIFEST

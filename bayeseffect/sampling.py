@@ -77,7 +77,7 @@ def _progress(console: Console | None) -> Progress:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("responses  {task.fields[rate]:>6.1f} tok/s"),
+        TextColumn("responses  {task.fields[prompts]}  {task.fields[rate]:>6.1f} tok/s"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -130,15 +130,20 @@ def sample_responses(
     already = len(cells) - len(todo)
     tokens, start = 0, time.perf_counter()
     with JournalWriter(journal_path) as journal, _progress(console) as progress:
-        task = progress.add_task("sampling", total=len(cells), completed=already, rate=0.0)
+        task = progress.add_task("sampling", total=len(cells), completed=already, rate=0.0,
+                                 prompts="")
+        n_prompts = len(prompt_set.items)
         for arm in arms:
             arm_todo = [(item, r) for a, item, r in todo if a == arm]
             if not arm_todo:
                 continue
             progress.update(task, description=f"sampling {arm}")
             generator = open_generator(arm)
+            position = {item.prompt_id: i for i, item in enumerate(prompt_set.items)}
             try:
                 for item, replicate in arm_todo:
+                    progress.update(task, prompts=f"(prompt {position[item.prompt_id] + 1}"
+                                                  f"/{n_prompts})")
                     cell_seed = response_seed(seed, arm, item.prompt_id, replicate)
                     t0 = time.perf_counter()
                     completion = generator.generate(item.question, seed=cell_seed)

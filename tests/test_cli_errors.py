@@ -70,6 +70,15 @@ def test_unreadable_model_file(tmp_path, tiny_pair):
     _assert_one_line_error(result, "cannot be read")
 
 
+def test_model_path_that_is_a_folder(tmp_path, tiny_pair):
+    folder = tmp_path / "model.gguf"
+    folder.mkdir()
+    result, written = _invoke(["sample", "--variable", "logic", "--base", str(folder),
+                               "--instruct", str(tiny_pair[1])], tmp_path)
+    _assert_one_line_error(result, "is not a file")
+    assert written == []
+
+
 def test_base_without_instruct(tmp_path, tiny_pair):
     result, written = _invoke(["sample", "--variable", "logic", "--base", str(tiny_pair[0])],
                               tmp_path)
@@ -116,3 +125,15 @@ def test_help_teaches_the_quick_start():
     assert "bayeseffect sample --variable logic" in result.output
     sample_help = CliRunner().invoke(main, ["sample", "--help"])
     assert "resumes" in sample_help.output
+
+
+def test_click_usage_errors_are_one_line_too(tmp_path):
+    result, written = _invoke(["sample", "--variable", "logic", "--prompts", "many"], tmp_path)
+    _assert_one_line_error(result, "'many' is not a valid integer")
+    assert "sample --help" in result.stderr
+    assert written == []
+
+
+def test_fit_on_a_missing_folder(tmp_path):
+    result, _ = _invoke(["fit", str(tmp_path / "absent")], tmp_path)
+    _assert_one_line_error(result, "does not exist")
