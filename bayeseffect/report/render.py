@@ -59,7 +59,7 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
     diagnostics = report["diagnostics"]
     if diagnostics["passed"]:
         console.print(f"[green]Diagnostics passed[/] ({len(diagnostics['attempts'])} attempt(s)): "
-                      + ", ".join(f"{g['name']} {g['value']:.3g}" for g in diagnostics["gates"]))
+                      + ", ".join(f"{g['name']} {g['value']:.4g}" for g in diagnostics["gates"]))
     else:
         failed = [g for g in diagnostics["gates"] if not g["passed"]]
         console.print(Panel(
