@@ -118,10 +118,12 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
 
 
 def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 1000,
-                    tune: int = 1000, chains: int = 4, hdi_prob: float = 0.94) -> None:
+                    tune: int = 1000, chains: int = 4, hdi_prob: float = 0.94,
+                    parameterization: str = "auto") -> None:
     from bayeseffect.pipeline import fit_run, report_run
 
-    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed, console=console)
+    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed,
+                      parameterization=parameterization, console=console)
     report_run(run_dir, hdi_prob=hdi_prob, console=console)
     if not summary["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
@@ -133,23 +135,29 @@ def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 
 @click.option("--tune", default=1000, show_default=True, help="Warm-up draws per chain.")
 @click.option("--chains", default=4, show_default=True, help="Chains.")
 @click.option("--seed", default=0, show_default=True, help="Sampler seed.")
+@click.option("--parameterization", type=click.Choice(["auto", "centered", "noncentered"]),
+              default="auto", show_default=True,
+              help="Group offsets: auto picks centered when cells hold many responses.")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Print the report after fitting.")
-def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, report: bool) -> None:
+def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, parameterization: str,
+        report: bool) -> None:
     """Fit the hierarchical model to RUN_DIR's dataset and save the posterior.
 
     Convergence gates (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences,
     E-BFMI >= 0.3, MCSE <= 0.1 posterior SD) are checked; on failure the fit is retried
-    with more draws, then a higher target acceptance, and a final failure exits with 3.
+    with more draws, then a higher target acceptance, then the other parameterization,
+    and a final failure exits with 3.
     """
     console = _console()
     if report:
         _fit_and_report(run_dir, seed=seed, console=console, draws=draws, tune=tune,
-                        chains=chains)
+                        chains=chains, parameterization=parameterization)
         return
     from bayeseffect.pipeline import fit_run
 
-    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed, console=console)
+    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed,
+                      parameterization=parameterization, console=console)
     if not summary["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
 
@@ -157,11 +165,23 @@ def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, report: bo
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--hdi-prob", default=0.94, show_default=True, help="Credible interval mass.")
-def report(run_dir: Path, hdi_prob: float) -> None:
-    """Print RUN_DIR's effect table and write report/summary.json and the ArviZ plots."""
+@click.option("--rope", type=float, default=None,
+              help="Half-width of the region of practical equivalence around 0, in outcome "
+                   "units  [default: the variable's own, e.g. 0.025 for logic]")
+@click.option("--by", "by", default="family", show_default=True, metavar="FACTOR",
+              help="Report the effect within each level of a prompt factor (e.g. depth, "
+                   "validity, content, family) and the contrasts between levels.")
+def report(run_dir: Path, hdi_prob: float, rope: float | None, by: str) -> None:
+    """Print RUN_DIR's effects and write report/summary.json and the ArviZ plots.
+
+    The report gives the sample ATE (these prompts) and the population ATE (new prompts
+    from the same design), each with its HDI, P(effect > 0) and a ROPE verdict (effect,
+    practically zero, undecided), the effect by factor level, frequentist cross-checks
+    (paired t, cluster bootstrap, clustered McNemar) and the convergence gates.
+    """
     from bayeseffect.pipeline import report_run
 
-    result = report_run(run_dir, hdi_prob=hdi_prob, console=_console())
+    result = report_run(run_dir, hdi_prob=hdi_prob, rope=rope, by=by, console=_console())
     if not result["diagnostics"]["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
 

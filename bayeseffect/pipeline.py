@@ -255,7 +255,8 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
 
 
 def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
-            seed: int = 0, console: Console | None = None) -> dict[str, Any]:
+            seed: int = 0, parameterization: str = "auto",
+            console: Console | None = None) -> dict[str, Any]:
     """Fit the variable's model to a run's dataset and save ``posterior.nc`` and ``fit.json``.
 
     Parameters
@@ -266,6 +267,8 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
         Sampler settings of the first attempt (retries lengthen them).
     seed
         Sampler seed.
+    parameterization
+        ``auto``, ``centered`` or ``noncentered`` group offsets.
     console
         Where messages go.
 
@@ -273,25 +276,46 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
     -------
     dict
         The fit summary written to ``fit.json`` (gates, attempts).
-
     """
-    from bayeseffect.stats.binary_fit import fit_binary_dataset, save_posterior
-    from bayeseffect.stats.fit import SamplerSettings
+    import xarray as xr
+
+    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.stats.fit import SamplerSettings, fit_design
+    from bayeseffect.stats.store import save_fit
 
     if draws < 100 or tune < 100 or chains < 2:
         raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
                                "for the convergence gates to mean anything")
+    if parameterization not in ("auto", "centered", "noncentered"):
+        raise BayesEffectError("--parameterization must be auto, centered or noncentered")
     require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
+    design = design_from_dataset(ds)
     if console is not None:
-        console.print(f"Fitting the hierarchical {ds.attrs['outcome_kind']} model with nutpie "
-                      f"({chains} chains x {draws} draws; the first fit compiles, ~1 min)...")
-    result = fit_binary_dataset(
-        ds, settings=SamplerSettings(draws=draws, tune=tune, chains=chains), seed=seed,
-        progressbar=console is not None and console.is_terminal)
-    save_posterior(result.idata, run_dir / POSTERIOR)
+        console.print(f"Fitting the hierarchical {design.kind} model of {design.outcome!r} with "
+                      f"nutpie ({chains} chains x {draws} draws; compiling takes ~10-60 s)...")
+
+    def announce(index: int, attempt: Any, diagnostics: Any) -> None:
+        if console is not None and not diagnostics.passed:
+            console.print(f"[yellow]Attempt {index + 1} failed "
+                          + "; ".join(f"{g.name} = {g.value:.4g}" for g in diagnostics.failures)
+                          + ": retrying with safer settings[/]")
+
+    result = fit_design(
+        design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains), seed=seed,
+        parameterization=parameterization, by=("family", *design.factors),
+        progressbar=console is not None and console.is_terminal, on_attempt=announce)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
-               "attempts": [asdict(a) for a in result.attempts]}
+               "attempts": [{**asdict(a.settings), "centered": a.centered}
+                            for a in result.attempts],
+               "kind": design.kind, "outcome": design.outcome}
+    tree = xr.DataTree.from_dict({
+        "posterior": result.idata["posterior"].to_dataset(),
+        "sample_stats": result.idata["sample_stats"].to_dataset(),
+        "effects": result.effects,
+    })
+    tree.attrs = {**ds.attrs, "fit_seed": seed, "fit_summary": json.dumps(summary)}
+    save_fit(tree, run_dir / POSTERIOR)
     write_atomic(run_dir / FIT_SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
     if console is not None and not result.diagnostics.passed:
         console.print("[bold red]DIAGNOSTICS FAILED after every retry: "
@@ -300,9 +324,9 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
     return summary
 
 
-def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
-               console: Console | None = None) -> dict[str, Any]:
-    """Print a fitted run's effect and write ``report/summary.json`` and the PNG plots.
+def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = None,
+               by: str = "family", console: Console | None = None) -> dict[str, Any]:
+    """Print a fitted run's effects and write ``report/summary.json`` and the PNG plots.
 
     Parameters
     ----------
@@ -310,6 +334,11 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
         A fitted run directory.
     hdi_prob
         Mass of the credible intervals.
+    rope
+        Half-width of the region of practical equivalence; the variable's default when
+        omitted.
+    by
+        Prompt factor (or ``family``) whose levels get their own effects and contrasts.
     console
         Where the table is printed.
 
@@ -317,40 +346,52 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94,
     -------
     dict
         The report, as written to ``summary.json``.
-
     """
-    from bayeseffect.report.plots import plot_family_effects, plot_total_effect
+    from bayeseffect.report.plots import plot_by_factor, plot_total_effect
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
-    from bayeseffect.stats.binary_fit import load_posterior
+    from bayeseffect.stats.store import load_fit
+    from bayeseffect.variables.registry import default_rope
 
     if not 0 < hdi_prob < 1:
         raise BayesEffectError(f"--hdi-prob must lie between 0 and 1, not {hdi_prob}")
+    if rope is not None and rope < 0:
+        raise BayesEffectError(f"--rope must be 0 or more, not {rope}")
     require_run_dir(run_dir)
     if not (run_dir / POSTERIOR).exists():
         read_manifest(run_dir)
         raise BayesEffectError(f"{run_dir} has no posterior yet; run `bayeseffect fit {run_dir}`")
     ds = load_dataset(run_dir / DATASET)
-    posterior = load_posterior(run_dir / POSTERIOR)
-    report = build_report(ds, posterior, hdi_prob=hdi_prob)
+    fit = load_fit(run_dir / POSTERIOR)
+    if f"effect_by_{by}" not in fit["effects"]:
+        import difflib
+
+        known = [str(name).removeprefix("effect_by_") for name in fit["effects"].data_vars
+                 if str(name).startswith("effect_by_")]
+        close = difflib.get_close_matches(by, known, n=1)
+        raise BayesEffectError(f"unknown factor {by!r} for --by"
+                               + (f"; did you mean {close[0]}?" if close else "")
+                               + f" (factors: {', '.join(known)})")
+    rope = default_rope(str(ds.attrs["variable"])) if rope is None else rope
+    report = build_report(ds, fit, hdi_prob=hdi_prob, rope=rope, by=by)
     report_dir = run_dir / REPORT_DIR
     report_dir.mkdir(exist_ok=True)
     warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
         if report["cross_family"] else ""
     outcome = ds.attrs["primary_outcome"]
-    label = f"{ds.attrs['variable']}: P({outcome} | instruct) - P({outcome} | base)"
+    label = f"{ds.attrs['variable']}: E[{outcome} | instruct] - E[{outcome} | base]"
     plots = {
-        "total_effect": plot_total_effect(posterior, report_dir / "total_effect.png",
-                                          title=label, warning=warning, hdi_prob=hdi_prob),
-        "family_effects": plot_family_effects(posterior, report_dir / "family_effects.png",
-                                              title=f"{label}, by template family",
-                                              warning=warning, hdi_prob=hdi_prob),
+        "total_effect": plot_total_effect(fit, report_dir / "total_effect.png", title=label,
+                                          warning=warning, hdi_prob=hdi_prob, rope=rope),
+        f"effect_by_{by}": plot_by_factor(fit, report_dir / f"effect_by_{by}.png", factor=by,
+                                          title=f"{label}, by {by}", warning=warning,
+                                          hdi_prob=hdi_prob),
     }
     report["plots"] = {name: str(path) for name, path in plots.items()}
     write_atomic(report_dir / "summary.json",
                  (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
     if console is not None:
         render_report(report, console=console)
-        console.print(f"Plots: {plots['total_effect']}, {plots['family_effects']}; "
-                      f"JSON: {report_dir / 'summary.json'}")
+        console.print("Plots: " + ", ".join(str(p) for p in plots.values())
+                      + f"; JSON: {report_dir / 'summary.json'}")
     return report

@@ -42,12 +42,13 @@ def ours(generator: LlamaCppGenerator, questions, replicates) -> tuple[int, floa
 
 
 def fit_time() -> float:
-    from bayeseffect.simulate import simulate_binary
-    from bayeseffect.stats.binary_fit import fit_binary_dataset
+    from bayeseffect.simulate import simulate
+    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.stats.fit import fit_design
 
-    sim = simulate_binary(n_prompts=40, replicates=4, seed=0)
+    sim = simulate("binary", n_prompts=40, replicates=4, seed=0)
     start = time.perf_counter()
-    fit_binary_dataset(sim.dataset, seed=0)
+    fit_design(design_from_dataset(sim.dataset), seed=0)
     return time.perf_counter() - start
 
 

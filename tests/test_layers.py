@@ -7,7 +7,7 @@ import sys
 def test_stats_and_report_import_no_llm_code():
     code = (
         "import sys\n"
-        "import bayeseffect.stats.binary_fit, bayeseffect.stats.diagnostics\n"
+        "import bayeseffect.stats.fit, bayeseffect.stats.estimands, bayeseffect.stats.crosschecks\n"
         "import bayeseffect.report.summary, bayeseffect.report.plots, bayeseffect.report.render\n"
         "import bayeseffect.dataset, bayeseffect.simulate\n"
         "bad = [m for m in sys.modules if m.startswith(('llama_cpp', 'bayeseffect.llm', 'gguf'))]\n"

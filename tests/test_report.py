@@ -8,13 +8,13 @@ from click.testing import CliRunner
 from bayeseffect.cli import main
 from bayeseffect.dataset import save_dataset
 from bayeseffect.runs import DATASET, MANIFEST
-from bayeseffect.simulate import simulate_binary
+from bayeseffect.simulate import simulate
 
 
 @pytest.fixture(scope="module")
 def fitted_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
-    sim = simulate_binary(n_prompts=40, replicates=3, beta=0.7, seed=8)
+    sim = simulate("binary", n_prompts=40, replicates=3, beta=0.7, seed=8)
     sim.dataset.attrs.update({"cross_family": 1, "cross_family_reasons": "architecture (a vs b)",
                               "base_model_sha256": "a" * 64, "instruct_model_sha256": "b" * 64})
     save_dataset(sim.dataset, run_dir / DATASET)
@@ -26,8 +26,10 @@ def fitted_run(tmp_path_factory):
 def test_fit_prints_effect_interval_and_cross_family_warning(fitted_run):
     run_dir, result = fitted_run
     assert result.exit_code == 0, result.output
-    assert "Total effect of instruction tuning on logic" in result.output
+    assert "Total effect of instruction tuning on simulated_binary" in result.output
     assert "94% HDI" in result.output
+    assert "population ATE" in result.output
+    assert "paired t" in result.output and "McNemar" in result.output
     assert "CROSS-FAMILY" in result.output
     assert "Diagnostics passed" in result.output
     assert (run_dir / "posterior.nc").exists()
@@ -35,25 +37,39 @@ def test_fit_prints_effect_interval_and_cross_family_warning(fitted_run):
 
 def test_report_writes_json_and_plots(fitted_run):
     run_dir, _ = fitted_run
-    result = CliRunner().invoke(main, ["report", str(run_dir), "--hdi-prob", "0.9"])
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--hdi-prob", "0.9",
+                                       "--rope", "0.01", "--by", "level"])
     assert result.exit_code == 0, result.output
     report = json.loads((run_dir / "report" / "summary.json").read_text())
-    effect = report["total_effect"]
-    assert effect["hdi_prob"] == 0.9
+    effect = report["sample_ate"]
+    assert effect["hdi_prob"] == 0.9 and effect["rope"] == 0.01
     assert effect["hdi_low"] < effect["mean"] < effect["hdi_high"]
+    assert effect["verdict"] == "effect"
+    assert report["population_ate"]["sd"] >= 0.9 * effect["sd"]
+    assert set(report["effect_by"]) == {"even", "odd"}
+    assert set(report["contrast_by"]) == {"odd"}
+    assert [c["method"].split()[0] for c in report["crosschecks"]] == [
+        "paired", "cluster", "clustered"]
     assert report["cross_family"] and "NOT the effect" in report["cross_family_warning"]
     assert report["diagnostics"]["passed"]
-    assert set(report["family_effects"]) == {f"family-{g}" for g in range(4)}
     assert report["provenance"]["base_model_sha256"] == "a" * 64
-    for name in ("total_effect.png", "family_effects.png"):
+    for name in ("total_effect.png", "effect_by_level.png"):
         png = (run_dir / "report" / name).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5000
 
 
-def test_posterior_carries_the_dataset_provenance(fitted_run):
-    from bayeseffect.stats.binary_fit import load_posterior
+def test_unknown_by_factor_is_a_one_line_error(fitted_run):
+    run_dir, _ = fitted_run
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--by", "levl"])
+    assert result.exit_code == 2
+    assert "did you mean level?" in result.stderr
+
+
+def test_fit_file_carries_the_dataset_provenance_and_effects(fitted_run):
+    from bayeseffect.stats.store import load_fit
 
     run_dir, _ = fitted_run
-    posterior = load_posterior(run_dir / "posterior.nc")
-    assert posterior.attrs["cross_family"] == 1
-    assert json.loads(posterior.attrs["fit_gates"])[0]["name"] == "max R-hat"
+    fit = load_fit(run_dir / "posterior.nc")
+    assert fit.attrs["cross_family"] == 1
+    assert json.loads(fit.attrs["fit_summary"])["gates"][0]["name"] == "max R-hat"
+    assert {"sample_ate", "population_ate", "effect_by_family"} <= set(fit["effects"].data_vars)

@@ -1,14 +1,14 @@
-"""ArviZ plots of the total effect and the per-family effects, saved as PNG."""
+"""ArviZ plots of the total effect and of the effects by factor level, saved as PNG."""
 
 from pathlib import Path
 
 import arviz_plots as azp
 import xarray as xr
 
-from bayeseffect.stats.effects import DEFAULT_HDI_PROB
+from bayeseffect.stats.decision import DEFAULT_HDI_PROB
 
 
-def _suptitle(pc: azp.PlotCollection, text: str, *, color: str = "black") -> None:
+def _suptitle(pc: azp.PlotCollection, text: str, color: str) -> None:
     figure = pc.viz["figure"].item()
     lines = text.count("\n") + 1
     # Leave room above the axes titles so the headline never overlaps them.
@@ -17,14 +17,18 @@ def _suptitle(pc: azp.PlotCollection, text: str, *, color: str = "black") -> Non
     figure.subplots_adjust(top=1 - 0.3 * lines / figure.get_figheight() - 0.06)
 
 
-def plot_total_effect(posterior: xr.DataTree, path: Path, *, title: str,
-                      warning: str = "", hdi_prob: float = DEFAULT_HDI_PROB) -> Path:
-    """Plot the posterior of the total effect (density, HDI, mean, ROPE-free) to ``path``.
+def _headline(title: str, warning: str) -> tuple[str, str]:
+    return (f"{warning}\n{title}", "red") if warning else (title, "black")
+
+
+def plot_total_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str = "",
+                      hdi_prob: float = DEFAULT_HDI_PROB, rope: float = 0.0) -> Path:
+    """Plot the posteriors of the sample and population ATE (density, HDI, mean, ROPE).
 
     Parameters
     ----------
-    posterior
-        The fit.
+    fit
+        The fit, with its ``effects`` group.
     path
         PNG file to write.
     title
@@ -33,26 +37,28 @@ def plot_total_effect(posterior: xr.DataTree, path: Path, *, title: str,
         Text shown in red above the plot (the cross-family warning), if any.
     hdi_prob
         Mass of the interval drawn.
+    rope
+        Half-width of the ROPE drawn around 0 (none when 0).
 
     Returns
     -------
     Path
         ``path``.
-
     """
-    pc = azp.plot_dist(posterior, var_names=["total_effect"], kind="kde", ci_kind="hdi",
-                       ci_prob=hdi_prob, point_estimate="mean", backend="matplotlib")
-    _suptitle(pc, f"{warning}\n{title}" if warning else title, color="red" if warning else "black")
+    pc = azp.plot_dist(fit, group="effects", var_names=["sample_ate", "population_ate"],
+                       kind="kde", ci_kind="hdi", ci_prob=hdi_prob, point_estimate="mean",
+                       rope=(-rope, rope) if rope > 0 else None, backend="matplotlib")
+    _suptitle(pc, *_headline(title, warning))
     pc.savefig(path, dpi=120)
     return path
 
 
-def plot_family_effects(posterior: xr.DataTree, path: Path, *, title: str,
-                        warning: str = "", hdi_prob: float = DEFAULT_HDI_PROB) -> Path:
-    """Forest plot of the total effect within each template family, written to ``path``."""
-    pc = azp.plot_forest(posterior, var_names=["family_effect", "total_effect"], combined=True,
-                         ci_kind="hdi", ci_probs=(0.5, hdi_prob), point_estimate="mean",
-                         backend="matplotlib")
-    _suptitle(pc, f"{warning}\n{title}" if warning else title, color="red" if warning else "black")
+def plot_by_factor(fit: xr.DataTree, path: Path, *, factor: str, title: str,
+                   warning: str = "", hdi_prob: float = DEFAULT_HDI_PROB) -> Path:
+    """Forest plot of the effect within each level of ``factor``, beside the sample ATE."""
+    pc = azp.plot_forest(fit, group="effects", var_names=[f"effect_by_{factor}", "sample_ate"],
+                         combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
+                         point_estimate="mean", backend="matplotlib")
+    _suptitle(pc, *_headline(title, warning))
     pc.savefig(path, dpi=120)
     return path

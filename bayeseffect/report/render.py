@@ -7,12 +7,18 @@ from rich.panel import Panel
 from rich.table import Table
 
 
-def _interval(summary: dict[str, float], digits: int = 3) -> str:
+def _interval(summary: dict[str, Any], digits: int = 3) -> str:
     return f"[{summary['hdi_low']:+.{digits}f}, {summary['hdi_high']:+.{digits}f}]"
 
 
+def _row(table: Table, label: str, s: dict[str, Any], *, signed: bool = True) -> None:
+    mean = f"{s['mean']:+.3f}" if signed else f"{s['mean']:.3f}"
+    table.add_row(label, mean, _interval(s), f"{s['p_positive']:.3f}" if signed else "",
+                  s["verdict"] if signed else "")
+
+
 def render_report(report: dict[str, Any], *, console: Console) -> None:
-    """Print the headline effect, per-family effects, diagnostics and warnings.
+    """Print effects, decisions, per-level effects, cross-checks, diagnostics and warnings.
 
     Parameters
     ----------
@@ -20,35 +26,47 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
         A report from :func:`bayeseffect.report.summary.build_report`.
     console
         Where to print.
-
     """
-    effect = report["total_effect"]
+    effect = report["sample_ate"]
     prob = round(effect["hdi_prob"] * 100)
-    if report["cross_family"]:
+    cross = report["cross_family"]
+    if cross:
         console.print(Panel(report["cross_family_warning"], title="WARNING", style="bold red"))
-    table = Table(title=f"Total effect of instruction tuning on {report['variable']} "
-                        f"(P({report['outcome']}), instruct - base)")
-    table.add_column("quantity")
-    table.add_column("mean", justify="right")
-    table.add_column(f"{prob}% HDI", justify="right")
-    table.add_column("P(> 0)", justify="right")
-    label = "total effect" + (" (CROSS-FAMILY)" if report["cross_family"] else "")
-    table.add_row(label, f"{effect['mean']:+.3f}", _interval(effect), f"{effect['p_positive']:.3f}")
+    outcome = report["outcome"]
+    table = Table(title=f"Total effect of instruction tuning on {report['variable']}: "
+                        f"E[{outcome}] instruct - base" + (" (CROSS-FAMILY)" if cross else ""))
+    for column, justify in (("quantity", "left"), ("mean", "right"), (f"{prob}% HDI", "right"),
+                            ("P(> 0)", "right"), (f"verdict (ROPE ±{effect['rope']:g})", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    _row(table, "sample ATE (these prompts)", effect)
+    _row(table, "population ATE (new prompts)", report["population_ate"])
+    if "ratio" in report:
+        table.add_row("ratio of means instruct/base", f"{report['ratio']['mean']:.3f}",
+                      _interval(report["ratio"]), "", "")
     for arm in ("base", "instruct"):
-        s = report[f"p_{arm}"]
-        table.add_row(f"P({report['outcome']} | {arm})", f"{s['mean']:.3f}", _interval(s), "")
-    for family, s in report["family_effects"].items():
-        table.add_row(f"  family {family}", f"{s['mean']:+.3f}", _interval(s),
-                      f"{s['p_positive']:.3f}")
+        _row(table, f"E[{outcome} | {arm}]", report[f"mean_{arm}"], signed=False)
+    for level, s in report["effect_by"].items():
+        _row(table, f"  {report['by']} = {level}", s)
+    for level, s in report["contrast_by"].items():
+        _row(table, f"  {report['by']} {level} - {report['contrast_reference'].split('_vs_')[-1]}",
+             s)
     console.print(table)
+    console.print(f"[dim]{report['sample_vs_population']}.[/]")
+    checks = Table(title="Frequentist cross-checks (same data)")
+    for column in ("method", "estimate", f"{prob}% interval", "p-value"):
+        checks.add_column(column, justify="left" if column == "method" else "right")
+    for c in report["crosschecks"]:
+        interval = "" if c["low"] != c["low"] else f"[{c['low']:+.3f}, {c['high']:+.3f}]"
+        p_value = "" if c["p_value"] != c["p_value"] else f"{c['p_value']:.3g}"
+        checks.add_row(c["method"], f"{c['estimate']:+.3f}", interval, p_value)
+    console.print(checks)
     observed = Table(title="Observed responses")
-    for column in ("arm", "responses", f"{report['outcome']} rate", "parse failures",
-                   "hit max tokens"):
+    for column in ("arm", "responses", f"mean {outcome}", "parse failures", "hit max tokens"):
         observed.add_column(column, justify="right")
     for arm, rates in report["observed"].items():
         observed.add_row(arm, f"{rates['responses']:.0f}",
-                         f"{rates.get(report['outcome'] + '_rate', float('nan')):.3f}",
-                         f"{rates.get('parse_failure_rate', float('nan')):.3f}",
+                         f"{rates.get(outcome + '_mean', float('nan')):.3f}",
+                         f"{rates.get('parse_failure_mean', float('nan')):.3f}",
                          f"{rates['truncated_rate']:.3f}")
     console.print(observed)
     design = report["design"]
@@ -74,6 +92,6 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
         f"{prov['llama_cpp_python_version']}, prompt set {prov['prompt_set']} "
         f"v{prov['prompt_set_version']} ({prov['prompt_set_sha256'][:12]}), seed {prov['seed']}, "
         f"bayeseffect {prov['bayeseffect_version']}.[/]")
-    if report["cross_family"]:
+    if cross:
         console.print("[bold red]Reminder: cross-family pair -- this is not the effect of "
                       "instruction tuning alone.[/]")

@@ -1,4 +1,4 @@
-"""Assemble the report of a fitted run: effects, observed rates, diagnostics, provenance."""
+"""Assemble a fitted run's report: effects, decisions, cross-checks, diagnostics, provenance."""
 
 import json
 from typing import Any
@@ -6,84 +6,105 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayeseffect.stats.effects import DEFAULT_HDI_PROB, summarize_by, summarize_draws
+from bayeseffect.stats.crosschecks import cluster_bootstrap, clustered_mcnemar, paired_t
+from bayeseffect.stats.decision import DEFAULT_HDI_PROB, summarize_by, summarize_draws
+from bayeseffect.stats.design import design_from_dataset
+from bayeseffect.stats.estimands import SAMPLE_VS_POPULATION
 
 ESTIMAND = (
-    "total effect = mean over the prompt set of E[Y | instruct, used as intended] - "
+    "total effect = mean over prompts of E[Y | instruct, used as intended] - "
     "E[Y | base, used as intended]: each model prompted as its arm intends (chat template "
-    "for instruct, completion frame for base), on the probability scale"
+    "for instruct, completion frame for base), on the outcome's own scale"
+)
+CROSS_FAMILY = (
+    "CROSS-FAMILY PAIR: the base and instruct models differ in {reasons}. This contrast "
+    "confounds instruction tuning with pretraining, architecture and size; it is NOT the "
+    "effect of instruction tuning."
 )
 
 
 def _observed(ds: xr.Dataset) -> dict[str, dict[str, float]]:
     outcome = str(ds.attrs["primary_outcome"])
-    completed = ds["completed"]
     rates: dict[str, dict[str, float]] = {}
     for arm in ds["arm"].values.tolist():
-        done = completed.sel(arm=arm)
+        done = ds["completed"].sel(arm=arm)
         n = int(done.sum())
+        nan = float("nan")
         arm_rates = {"responses": float(n)}
         for name in (outcome, "parse_failure"):
             if name in ds:
-                arm_rates[f"{name}_rate"] = float(ds[name].sel(arm=arm).where(done).mean()) \
-                    if n else float("nan")
+                arm_rates[f"{name}_mean"] = float(ds[name].sel(arm=arm).where(done).mean()) \
+                    if n else nan
         truncated = (ds["finish_reason"].sel(arm=arm) == "length").where(done)
-        arm_rates["truncated_rate"] = float(truncated.mean()) if n else float("nan")
+        arm_rates["truncated_rate"] = float(truncated.mean()) if n else nan
         rates[str(arm)] = arm_rates
     return rates
 
 
-def build_report(ds: xr.Dataset, posterior: xr.DataTree, *,
-                 hdi_prob: float = DEFAULT_HDI_PROB) -> dict[str, Any]:
+def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_HDI_PROB,
+                 rope: float = 0.0, by: str = "family") -> dict[str, Any]:
     """Build the report of a fitted run as a JSON-ready dict.
 
     Parameters
     ----------
     ds
         The run's dataset.
-    posterior
-        The fit saved with the run.
+    fit
+        The fit saved with the run (groups ``posterior``, ``sample_stats``, ``effects``).
     hdi_prob
         Mass of the credible intervals.
+    rope
+        Half-width of the region of practical equivalence (outcome units).
+    by
+        Factor whose per-level effects and contrasts are reported.
 
     Returns
     -------
     dict
-        Effects, observed rates, diagnostics, the cross-family warning and provenance.
-
+        Effects, decisions, cross-checks, observed rates, diagnostics, warnings, provenance.
     """
-    post = posterior["posterior"].to_dataset()
-    gates = json.loads(posterior.attrs.get("fit_gates", "[]"))
+    effects = fit["effects"].to_dataset()
+    fit_summary = json.loads(fit.attrs.get("fit_summary", "{}"))
     cross_family = bool(int(ds.attrs["cross_family"]))
-    cells = int(ds["completed"].size)
-    done = int(ds["completed"].sum())
+    design = design_from_dataset(ds)
+    scalars = {name: summarize_draws(effects[name], hdi_prob=hdi_prob, rope=rope).to_dict()
+               for name in ("sample_ate", "population_ate")}
+    for name in ("mean_base", "mean_instruct", "ratio"):
+        if name in effects:
+            scalars[name] = summarize_draws(effects[name], hdi_prob=hdi_prob).to_dict()
+    contrast = effects.get(f"contrast_by_{by}")
+    crosschecks = [paired_t(design, prob=hdi_prob), cluster_bootstrap(design, prob=hdi_prob)]
+    if design.kind == "binary":
+        crosschecks.append(clustered_mcnemar(
+            ds[design.outcome].where(ds["completed"]).transpose("arm", "prompt", "replicate")
+            .values.astype(float)))
     return {
         "variable": ds.attrs["variable"],
-        "outcome": ds.attrs["primary_outcome"],
+        "outcome": design.outcome,
+        "kind": design.kind,
         "estimand": ESTIMAND,
-        "total_effect": summarize_draws(post["total_effect"], hdi_prob=hdi_prob).to_dict(),
-        "p_base": summarize_draws(post["p_base"], hdi_prob=hdi_prob).to_dict(),
-        "p_instruct": summarize_draws(post["p_instruct"], hdi_prob=hdi_prob).to_dict(),
-        "family_effects": {k: v.to_dict() for k, v in
-                           summarize_by(post["family_effect"], "family",
-                                        hdi_prob=hdi_prob).items()},
+        "sample_vs_population": SAMPLE_VS_POPULATION,
+        **scalars,
+        "by": by,
+        "effect_by": {k: v.to_dict() for k, v in summarize_by(
+            effects[f"effect_by_{by}"], by, hdi_prob=hdi_prob, rope=rope).items()},
+        "contrast_by": {} if contrast is None else {
+            k: v.to_dict() for k, v in summarize_by(contrast, str(contrast.dims[-1]),
+                                                    hdi_prob=hdi_prob, rope=rope).items()},
+        "contrast_reference": "" if contrast is None else str(contrast.dims[-1]),
+        "crosschecks": [c.to_dict() for c in crosschecks],
         "observed": _observed(ds),
         "design": {"prompts": int(ds.sizes["prompt"]), "replicates": int(ds.sizes["replicate"]),
-                   "responses_completed": done, "responses_planned": cells},
-        "diagnostics": {"passed": all(g["passed"] for g in gates), "gates": gates,
-                        "attempts": json.loads(posterior.attrs.get("fit_attempts", "[]"))},
+                   "responses_completed": int(ds["completed"].sum()),
+                   "responses_planned": int(ds["completed"].size)},
+        "diagnostics": {"passed": bool(fit_summary.get("passed", False)),
+                        "gates": fit_summary.get("gates", []),
+                        "attempts": fit_summary.get("attempts", [])},
         "cross_family": cross_family,
-        "cross_family_warning": _warning(ds) if cross_family else "",
+        "cross_family_warning": CROSS_FAMILY.format(reasons=ds.attrs["cross_family_reasons"])
+        if cross_family else "",
         "provenance": {key: _plain(value) for key, value in sorted(ds.attrs.items())},
     }
-
-
-def _warning(ds: xr.Dataset) -> str:
-    return (
-        "CROSS-FAMILY PAIR: the base and instruct models differ in "
-        f"{ds.attrs['cross_family_reasons']}. This contrast confounds instruction tuning with "
-        "pretraining, architecture and size; it is NOT the effect of instruction tuning."
-    )
 
 
 def _plain(value: Any) -> Any:

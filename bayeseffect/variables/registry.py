@@ -33,7 +33,9 @@ class OutcomeVariable:
         The outcome whose total effect is the headline.
     kind
         Likelihood family of the primary outcome's fit.
-
+    rope
+        Half-width of the region of practical equivalence around a zero effect, in the
+        primary outcome's units: effects inside it are too small to matter.
     """
 
     name: str
@@ -43,13 +45,20 @@ class OutcomeVariable:
     outcomes: tuple[str, ...]
     text_outcomes: tuple[str, ...]
     primary_outcome: str
-    kind: Literal["binary"]
+    kind: Literal["binary", "continuous", "count", "ordinal"]
+    rope: float
 
 
 def _build_registry() -> Mapping[str, OutcomeVariable]:
     from bayeseffect.variables.logic import LOGIC
 
     return MappingProxyType({v.name: v for v in (LOGIC,)})
+
+
+def default_rope(name: str) -> float:
+    """Return a registered variable's ROPE, or 0 for unregistered (e.g. simulated) ones."""
+    registry = _build_registry()
+    return registry[name].rope if name in registry else 0.0
 
 
 def variable_names() -> tuple[str, ...]:

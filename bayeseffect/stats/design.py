@@ -1,0 +1,133 @@
+"""The study design read from a dataset: prompts, families, factors, and the outcome data."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from bayeseffect.errors import BayesEffectError
+
+KINDS = ("binary", "continuous", "count", "ordinal")
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a fit needs from a dataset, as plain arrays.
+
+    Attributes
+    ----------
+    kind
+        Outcome kind: ``binary``, ``continuous``, ``count`` or ``ordinal``.
+    outcome
+        The outcome variable's name.
+    prompts, families
+        Prompt ids and family ids kept (prompts without any completed response are dropped).
+    family_index
+        ``(prompt,)`` index into ``families``.
+    factors
+        Factor name -> ``(prompt,)`` levels, for effects by factor level.
+    y
+        ``(n,)`` observed outcomes of completed responses (binary: per-cell successes).
+    prompt_index, arm_index
+        ``(n,)`` prompt and arm (0 base, 1 instruct) of each observation.
+    trials
+        Binary only: ``(n,)`` responses per cell.
+    upper
+        Count only: the censoring limit (max tokens), else ``None``.
+    n_levels
+        Ordinal only: number of ordered levels (outcomes are 1..n_levels).
+    """
+
+    kind: str
+    outcome: str
+    prompts: tuple[str, ...]
+    families: tuple[str, ...]
+    family_index: np.ndarray
+    factors: dict[str, np.ndarray]
+    y: np.ndarray
+    prompt_index: np.ndarray
+    arm_index: np.ndarray
+    trials: np.ndarray | None = None
+    upper: int | None = None
+    n_levels: int | None = None
+    meta: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def responses_per_cell(self) -> float:
+        """Mean completed responses per prompt x arm cell."""
+        total = float(self.trials.sum()) if self.trials is not None else float(self.y.size)
+        return total / (2 * len(self.prompts))
+
+
+def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str | None = None,
+                        upper: int | None = None) -> Design:
+    """Extract the design of one outcome from a contract dataset.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    outcome
+        Outcome variable; the dataset's primary outcome when omitted.
+    kind
+        Outcome kind; the dataset's ``outcome_kind`` when omitted.
+    upper
+        Count censoring limit; read from ``sampling_params`` (max tokens) when omitted.
+
+    Returns
+    -------
+    Design
+        Arrays ready for a model builder.
+    """
+    outcome = outcome or str(ds.attrs["primary_outcome"])
+    kind = kind or str(ds.attrs["outcome_kind"])
+    if kind not in KINDS:
+        raise BayesEffectError(f"unknown outcome kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if outcome not in ds:
+        raise BayesEffectError(f"the dataset has no outcome {outcome!r}")
+    values = ds[outcome].transpose("prompt", "arm", "replicate").values.astype(float)
+    usable = ds["completed"].transpose("prompt", "arm", "replicate").values & np.isfinite(values)
+    keep = usable.any(axis=(1, 2))
+    if keep.sum() < 2:
+        raise BayesEffectError(
+            f"only {int(keep.sum())} prompt(s) have a usable {outcome!r}; the fit needs at "
+            "least 2 -- sample more prompts or finish the run"
+        )
+    values, usable = values[keep], usable[keep]
+    families_all = ds["family"].values[keep].astype(str)
+    families = tuple(sorted(set(families_all.tolist())))
+    factor_names = [f for f in str(ds.attrs.get("factors", "")).split(",") if f]
+    common: dict[str, Any] = {
+        "kind": kind, "outcome": outcome,
+        "prompts": tuple(ds["prompt"].values[keep].astype(str).tolist()),
+        "families": families,
+        "family_index": np.array([families.index(f) for f in families_all], dtype=np.int64),
+        "factors": {name: ds[name].values[keep] for name in factor_names if name in ds.coords},
+    }
+    if kind == "binary":
+        if not np.all(np.isin(values[usable], (0.0, 1.0))):
+            raise BayesEffectError(f"outcome {outcome!r} is not binary (0/1)")
+        successes = np.where(usable, values, 0).sum(axis=2)
+        trials = usable.sum(axis=2)
+        j, a = np.indices(trials.shape)
+        return Design(**common, y=successes.ravel().astype(np.int64), trials=trials.ravel(),
+                      prompt_index=j.ravel(), arm_index=a.ravel())
+    prompt_index, arm_index, _ = np.nonzero(usable)
+    y = values[usable]
+    design = Design(**common, y=y, prompt_index=prompt_index, arm_index=arm_index,
+                    meta={"mean": float(y.mean()), "sd": float(y.std()) or 1.0})
+    if kind == "count":
+        if np.any(y < 0) or np.any(y != np.round(y)):
+            raise BayesEffectError(f"outcome {outcome!r} is not a count")
+        if upper is None and "sampling_params" in ds.attrs:
+            import json
+
+            upper = int(json.loads(str(ds.attrs["sampling_params"]))["max_tokens"])
+        return Design(**{**design.__dict__, "y": y.astype(np.int64), "upper": upper})
+    if kind == "ordinal":
+        if np.any(y < 1) or np.any(y != np.round(y)):
+            raise BayesEffectError(f"ordinal outcome {outcome!r} must hold levels 1..K")
+        return Design(**{**design.__dict__, "y": y.astype(np.int64),
+                         "n_levels": int(ds[outcome].attrs.get("n_levels", int(y.max())))})
+    return design

@@ -1,0 +1,147 @@
+"""The hierarchical linear predictor shared by every outcome kind.
+
+For prompt j in template family g and arm T (0 base, 1 instruct)::
+
+    eta_jT = alpha + u_j + f_g + (beta + s_g + v_j) * T
+
+u_j, v_j (prompt intercepts and arm slopes) and f_g, s_g (family intercepts and arm
+slopes) are zero-sum normal offsets with half-normal SDs. Non-centered (``sd * z``) when
+cells hold few responses, centered when they hold many: with much data per group the
+non-centered form mixes badly, with little data the centered form does.
+"""
+
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from bayeseffect.stats.design import Design
+from bayeseffect.stats.priors import HierarchyPriors
+
+#: Mean responses per prompt x arm cell from which the centered form is used.
+CENTERED_FROM = 50.0
+#: (offset name, SD name, group dim) of the four group terms.
+GROUP_TERMS = (
+    ("u_prompt", "sd_prompt", "prompt"),
+    ("v_prompt", "sd_prompt_slope", "prompt"),
+    ("f_family", "sd_family", "family"),
+    ("s_family", "sd_family_slope", "family"),
+)
+
+
+def choose_centered(design: Design, parameterization: str = "auto") -> bool:
+    """Decide the parameterization: ``centered``, ``noncentered``, or ``auto`` from the data."""
+    if parameterization == "auto":
+        return design.responses_per_cell >= CENTERED_FROM
+    return parameterization == "centered"
+
+
+def _group(name: str, sd: Any, dim: str, *, centered: bool) -> Any:
+    if centered:
+        return pm.ZeroSumNormal(name, sigma=sd, dims=dim)
+    return sd * pm.ZeroSumNormal(f"z_{name}", dims=dim)
+
+
+def add_linear_predictor(design: Design, priors: HierarchyPriors, *, centered: bool,
+                         intercept: bool = True) -> Any:
+    """Add the hierarchy to the model in context and return ``eta`` with shape (prompt, arm).
+
+    Parameters
+    ----------
+    design
+        The study design (coords ``prompt`` and ``family`` must be on the model).
+    priors
+        Priors of the hierarchy.
+    centered
+        Centered or non-centered group offsets.
+    intercept
+        Whether ``alpha`` is included (the ordinal model's cutpoints replace it).
+
+    Returns
+    -------
+    TensorVariable
+        The linear predictor.
+    """
+    family = pm.Data("family_index", design.family_index, dims="prompt")
+    base = priors.intercept.create("alpha") if intercept else pt.constant(0.0)
+    slope = priors.effect.create("beta")
+    terms = {}
+    for name, sd_name, dim in GROUP_TERMS:
+        if dim == "family" and len(design.families) < 2:
+            terms[name] = pt.zeros(len(design.families))
+            continue
+        terms[name] = _group(name, priors.group_sd.create(sd_name), dim, centered=centered)
+    eta_base = base + terms["u_prompt"] + terms["f_family"][family]
+    effect = slope + terms["v_prompt"] + terms["s_family"][family]
+    return pt.stack([eta_base, eta_base + effect], axis=1)
+
+
+def free_parameter_names(model: pm.Model) -> list[str]:
+    """Names of the model's free random variables (what the R-hat and ESS gates cover)."""
+    return [rv.name for rv in model.free_RVs]
+
+
+def _offset(post: xr.Dataset, name: str, sd_name: str, size: int) -> np.ndarray:
+    if name in post:
+        return np.asarray(post[name].values)
+    if f"z_{name}" in post:
+        return np.asarray(post[sd_name].values)[..., None] * np.asarray(post[f"z_{name}"].values)
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    return np.zeros((chains, draws, size))
+
+
+def eta_draws(post: xr.Dataset, design: Design) -> np.ndarray:
+    """Recompute the linear predictor per draw from the posterior's parameters.
+
+    Parameters
+    ----------
+    post
+        The posterior group (dims ``chain``, ``draw``).
+    design
+        The design the model was fitted to.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(chain, draw, prompt, arm)``.
+    """
+    n_prompts, n_families = len(design.prompts), len(design.families)
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    alpha = np.asarray(post["alpha"].values) if "alpha" in post else np.zeros(shape)
+    beta = np.asarray(post["beta"].values)
+    u = _offset(post, "u_prompt", "sd_prompt", n_prompts)
+    v = _offset(post, "v_prompt", "sd_prompt_slope", n_prompts)
+    f = _offset(post, "f_family", "sd_family", n_families)[..., design.family_index]
+    s = _offset(post, "s_family", "sd_family_slope", n_families)[..., design.family_index]
+    eta_base = alpha[..., None] + u + f
+    eta_instruct = eta_base + beta[..., None] + v + s
+    return np.stack([eta_base, eta_instruct], axis=-1)
+
+
+def new_prompt_eta(post: xr.Dataset, design: Design, *, n_new: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Linear predictors of ``n_new`` new prompts per draw, from the same families and design.
+
+    New prompts get fresh prompt intercepts and slopes from their SDs, and a family drawn
+    with the observed family proportions (keeping that family's estimated offsets).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(chain, draw, n_new, arm)``.
+    """
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    alpha = np.asarray(post["alpha"].values) if "alpha" in post else np.zeros(shape)
+    beta = np.asarray(post["beta"].values)
+    sd_u = np.asarray(post["sd_prompt"].values)[..., None]
+    sd_v = np.asarray(post["sd_prompt_slope"].values)[..., None]
+    u = sd_u * rng.standard_normal((*shape, n_new))
+    v = sd_v * rng.standard_normal((*shape, n_new))
+    families = rng.choice(design.family_index, size=n_new)
+    n_families = len(design.families)
+    f = _offset(post, "f_family", "sd_family", n_families)[..., families]
+    s = _offset(post, "s_family", "sd_family_slope", n_families)[..., families]
+    eta_base = alpha[..., None] + u + f
+    return np.stack([eta_base, eta_base + beta[..., None] + v + s], axis=-1)

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayeseffect.simulate import simulate
+from bayeseffect.stats.crosschecks import (
+    cluster_bootstrap,
+    clustered_mcnemar,
+    paired_t,
+    per_prompt_means,
+)
+from bayeseffect.stats.decision import verdict
+from bayeseffect.stats.design import design_from_dataset
+
+
+@pytest.mark.parametrize(("low", "high", "rope", "expected"), [
+    (0.05, 0.2, 0.02, "effect"),
+    (-0.3, -0.05, 0.02, "effect"),
+    (-0.01, 0.015, 0.02, "practically zero"),
+    (-0.01, 0.05, 0.02, "undecided"),
+    (-0.05, 0.05, 0.0, "undecided"),
+])
+def test_rope_verdict(low, high, rope, expected):
+    assert verdict(low, high, rope) == expected
+
+
+def test_paired_t_matches_scipy_and_bootstrap_agrees():
+    design = design_from_dataset(simulate("binary", n_prompts=200, replicates=3, seed=1).dataset)
+    means = per_prompt_means(design)
+    d = means[:, 1] - means[:, 0]
+    result = paired_t(design, prob=0.95)
+    reference = stats.ttest_rel(means[:, 1], means[:, 0])
+    assert result.estimate == pytest.approx(d.mean())
+    assert result.p_value == pytest.approx(reference.pvalue)
+    boot = cluster_bootstrap(design, prob=0.95, seed=0)
+    assert boot.low == pytest.approx(result.low, abs=0.02)
+    assert boot.high == pytest.approx(result.high, abs=0.02)
+
+
+def test_clustered_mcnemar_detects_a_shift_and_not_noise():
+    rng = np.random.default_rng(0)
+    base = (rng.random((100, 4)) < 0.4).astype(float)
+    better = (rng.random((100, 4)) < 0.7).astype(float)
+    same = (rng.random((100, 4)) < 0.4).astype(float)
+    assert clustered_mcnemar(np.stack([base, better])).p_value < 1e-6
+    assert clustered_mcnemar(np.stack([base, same])).p_value > 0.01
+    assert clustered_mcnemar(np.stack([base, base])).p_value == 1.0
