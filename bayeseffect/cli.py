@@ -186,6 +186,44 @@ def report(run_dir: Path, hdi_prob: float, rope: float | None, by: str) -> None:
         sys.exit(EXIT_DIAGNOSTICS)
 
 
+def _int_list(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError as exc:
+        raise BayesEffectError(f"expected comma-separated integers, not {value!r}") from exc
+
+
+@main.command()
+@click.option("--pilot", type=click.Path(path_type=Path), metavar="RUN",
+              help="A fitted pilot run: supplies effect, variance components and the "
+                   "measured sampling cost.")
+@click.option("--effect", type=float, default=None,
+              help="Assumed mean effect on the logit scale (overrides the pilot's).")
+@click.option("--prompts", default="50,100,200,400,800", show_default=True,
+              help="Candidate prompt counts.")
+@click.option("--replicates", default="1,2,4,8", show_default=True,
+              help="Candidate replicates per prompt and arm.")
+@click.option("--target-width", type=float, default=None,
+              help="Interval width wanted; the cheapest design reaching it is marked.")
+@click.option("--hdi-prob", default=0.94, show_default=True, help="Interval mass.")
+@click.option("--rope", default=0.025, show_default=True,
+              help="ROPE half-width for the probability of a decisive verdict.")
+@click.option("--seed", default=0, show_default=True, help="Simulation seed.")
+def plan(pilot: Path | None, effect: float | None, prompts: str, replicates: str,
+         target_width: float | None, hdi_prob: float, rope: float, seed: int) -> None:
+    """Plan a study: interval width, P(decisive verdict) and CPU time per design.
+
+    Simulates many studies per (prompts, replicates) design from the hierarchical model,
+    with the effect and variance components of a pilot run (or assumptions), and prices
+    each design with the pilot's measured seconds per response on this machine.
+    """
+    from bayeseffect.pipeline import plan_run
+
+    plan_run(pilot=pilot, effect=effect, prompts=_int_list(prompts),
+             replicates=_int_list(replicates), target_width=target_width, hdi_prob=hdi_prob,
+             rope=rope, seed=seed, console=_console())
+
+
 @main.command()
 def catalog() -> None:
     """List the outcome variables and the model pairs in models/."""

@@ -363,6 +363,9 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
         raise BayesEffectError(f"{run_dir} has no posterior yet; run `bayeseffect fit {run_dir}`")
     ds = load_dataset(run_dir / DATASET)
     fit = load_fit(run_dir / POSTERIOR)
+    if "effects" not in fit.children:
+        raise BayesEffectError(f"{run_dir / POSTERIOR} was written by an older bayeseffect; "
+                               f"refit it with `bayeseffect fit {run_dir}`")
     if f"effect_by_{by}" not in fit["effects"]:
         import difflib
 
@@ -395,3 +398,89 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
         console.print("Plots: " + ", ".join(str(p) for p in plots.values())
                       + f"; JSON: {report_dir / 'summary.json'}")
     return report
+
+
+def plan_run(*, pilot: Path | None = None, effect: float | None = None,
+             prompts: tuple[int, ...] = (50, 100, 200, 400, 800),
+             replicates: tuple[int, ...] = (1, 2, 4, 8), target_width: float | None = None,
+             hdi_prob: float = 0.94, rope: float = 0.0, seed: int = 0,
+             console: Console | None = None) -> dict[str, Any]:
+    """Plan a binary-outcome study from a pilot run or from assumptions.
+
+    Parameters
+    ----------
+    pilot
+        A fitted run: its posterior means supply the effect and variance components, and
+        its journal the measured seconds per response.
+    effect
+        Assumed mean arm effect on the logit scale (overrides the pilot's).
+    prompts, replicates
+        The grid of designs.
+    target_width
+        Interval width wanted; the cheapest design reaching it is marked.
+    hdi_prob
+        Interval mass.
+    rope
+        ROPE half-width for P(decisive verdict).
+    seed
+        Simulation seed.
+    console
+        Where the table is printed.
+
+    Returns
+    -------
+    dict
+        The assumptions, the rows and the recommended design.
+    """
+    from rich.table import Table
+
+    from bayeseffect.stats.plan import Assumptions, plan_study
+    from bayeseffect.stats.store import load_fit
+
+    assumptions = Assumptions()
+    seconds = None
+    if pilot is not None:
+        require_run_dir(pilot)
+        if not (pilot / POSTERIOR).exists():
+            raise BayesEffectError(f"pilot {pilot} has no posterior; run `bayeseffect fit {pilot}`")
+        fit = load_fit(pilot / POSTERIOR)
+        if json.loads(fit.attrs.get("fit_summary", "{}")).get("kind") != "binary":
+            raise BayesEffectError("plan supports binary outcomes so far; the pilot is not binary")
+        post = fit["posterior"].to_dataset()
+        means = {name: float(post[name].mean()) for name in
+                 ("alpha", "beta", "sd_prompt", "sd_prompt_slope", "sd_family", "sd_family_slope")
+                 if name in post}
+        n_families = int(post.sizes.get("family", 1))
+        assumptions = Assumptions(**means, n_families=n_families)
+        records = read_journal(pilot / JOURNAL)
+        if records:
+            seconds = sum(r.seconds for r in records.values()) / len(records)
+    if effect is not None:
+        assumptions = Assumptions(**{**asdict(assumptions), "beta": effect})
+    rows = plan_study(assumptions, prompts=prompts, replicates=replicates, prob=hdi_prob,
+                      rope=rope, seconds_per_response=seconds, seed=seed)
+    chosen = next((r for r in rows if target_width is not None
+                   and r.expected_width <= target_width), None)
+    if console is not None:
+        table = Table(title=f"Study plan (binary outcome, {round(hdi_prob * 100)}% intervals)")
+        for column in ("prompts", "replicates", "expected width", f"P(decisive, ROPE ±{rope:g})",
+                       "sampling time"):
+            table.add_column(column, justify="right")
+        for r in rows:
+            time_text = "unknown" if r.cpu_seconds != r.cpu_seconds else \
+                f"{r.cpu_seconds / 60:.1f} min"
+            table.add_row(str(r.prompts), str(r.replicates), f"{r.expected_width:.3f}",
+                          f"{r.p_decisive:.2f}", time_text,
+                          style="bold green" if r is chosen else None)
+        console.print(table)
+        console.print(f"[dim]Assumptions (logit scale): {asdict(assumptions)}; sampling cost "
+                      + (f"{seconds:.3f} s/response measured in {pilot}" if seconds else
+                         "unknown (give --pilot RUN to measure it)") + ".[/]")
+        if chosen is not None:
+            console.print(f"[bold green]Cheapest design reaching width {target_width}: "
+                          f"{chosen.prompts} prompts x {chosen.replicates} replicates.[/]")
+        if target_width is not None and chosen is None:
+            console.print(f"[yellow]No design in the grid reaches width {target_width}; add "
+                          "larger --prompts values.[/]")
+    return {"assumptions": asdict(assumptions), "rows": [r.to_dict() for r in rows],
+            "recommended": None if chosen is None else chosen.to_dict()}

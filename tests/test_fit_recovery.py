@@ -19,7 +19,7 @@ def _recover(kind: str, *, n_prompts: int, replicates: int, beta: float, seed: i
     ("binary", 120, 5, 0.8),
     ("continuous", 60, 4, 0.5),
     ("count", 40, 3, 0.4),
-    ("ordinal", 60, 4, 0.6),
+    ("ordinal", 100, 4, 1.0),
 ])
 def test_known_total_effect_is_recovered(kind, n_prompts, replicates, beta):
     sim, effect, result = _recover(kind, n_prompts=n_prompts, replicates=replicates, beta=beta,
@@ -33,7 +33,7 @@ def test_known_total_effect_is_recovered(kind, n_prompts, replicates, beta):
 
 
 def test_no_effect_is_found_practically_zero_or_undecided():
-    sim = simulate("binary", n_prompts=80, replicates=4, beta=0.0, sd_prompt_slope=0.05,
+    sim = simulate("binary", n_prompts=200, replicates=4, beta=0.0, sd_prompt_slope=0.05,
                    sd_family_slope=0.05, seed=4)
     result = fit_design(design_from_dataset(sim.dataset), seed=2)
     effect = summarize_draws(result.effects["sample_ate"], rope=0.1)

@@ -1,0 +1,128 @@
+"""Planning a study: how many prompts and replicates for a target interval width or verdict.
+
+For each candidate design, many datasets are simulated from the hierarchical model with
+the assumed (or pilot-estimated) effect and variance components, and the width of the
+effect's interval is approximated by the paired-difference interval over prompts (the
+population ATE's frequentist twin; ``tests/test_plan.py`` checks it against real fits).
+The CPU time comes from the pilot run's measured seconds per response on this machine.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.special import expit
+
+from bayeseffect.errors import BayesEffectError
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Logit-scale parameters of a binary outcome's hierarchical model.
+
+    Attributes
+    ----------
+    alpha, beta
+        Base intercept and mean arm effect.
+    sd_prompt, sd_prompt_slope, sd_family, sd_family_slope
+        Group-level SDs.
+    n_families
+        Template families in the prompt set.
+    """
+
+    alpha: float = 0.0
+    beta: float = 0.3
+    sd_prompt: float = 1.0
+    sd_prompt_slope: float = 0.3
+    sd_family: float = 0.3
+    sd_family_slope: float = 0.2
+    n_families: int = 4
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """Expected precision and cost of one design.
+
+    Attributes
+    ----------
+    prompts, replicates
+        The design.
+    expected_width
+        Mean width of the effect's interval over simulated studies.
+    p_decisive
+        Share of simulated studies whose interval lies entirely outside the ROPE.
+    cpu_seconds
+        Estimated sampling time on this machine (NaN without a measured rate).
+    """
+
+    prompts: int
+    replicates: int
+    expected_width: float
+    p_decisive: float
+    cpu_seconds: float
+
+    def to_dict(self) -> dict[str, float]:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+def simulate_widths(assumptions: Assumptions, *, prompts: int, replicates: int, prob: float,
+                    rope: float, n_sim: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Simulate ``n_sim`` studies of one design; return mean width and P(decisive)."""
+    a = assumptions
+    family = np.arange(prompts) % a.n_families
+    f = rng.normal(0, a.sd_family, (n_sim, a.n_families))[:, family]
+    s = rng.normal(0, a.sd_family_slope, (n_sim, a.n_families))[:, family]
+    u = rng.normal(0, a.sd_prompt, (n_sim, prompts))
+    v = rng.normal(0, a.sd_prompt_slope, (n_sim, prompts))
+    p_base = expit(a.alpha + u + f)
+    p_instruct = expit(a.alpha + u + f + a.beta + s + v)
+    k_base = rng.binomial(replicates, p_base) / replicates
+    k_instruct = rng.binomial(replicates, p_instruct) / replicates
+    d = k_instruct - k_base
+    half = stats.t.ppf(0.5 + prob / 2, prompts - 1) * d.std(axis=1, ddof=1) / np.sqrt(prompts)
+    mean = d.mean(axis=1)
+    decisive = (mean - half > rope) | (mean + half < -rope)
+    return float((2 * half).mean()), float(decisive.mean())
+
+
+def plan_study(assumptions: Assumptions, *, prompts: tuple[int, ...], replicates: tuple[int, ...],
+               prob: float = 0.94, rope: float = 0.0, seconds_per_response: float | None = None,
+               n_sim: int = 400, seed: int = 0) -> list[PlanRow]:
+    """Tabulate expected interval width, P(decisive verdict) and cost over a grid of designs.
+
+    Parameters
+    ----------
+    assumptions
+        Effect and variance components.
+    prompts, replicates
+        Candidate numbers of prompts and of replicates per arm.
+    prob
+        Interval mass.
+    rope
+        ROPE half-width for the decisive-verdict probability.
+    seconds_per_response
+        Measured sampling cost of one response (both arms averaged).
+    n_sim
+        Simulated studies per design.
+    seed
+        Seed of the simulation.
+
+    Returns
+    -------
+    list of PlanRow
+        One row per design, cheapest first.
+    """
+    if min(prompts, default=0) < 2 or min(replicates, default=0) < 1:
+        raise BayesEffectError("plan needs at least 2 prompts and 1 replicate per design")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n_prompts in prompts:
+        for n_replicates in replicates:
+            width, decisive = simulate_widths(assumptions, prompts=n_prompts,
+                                              replicates=n_replicates, prob=prob, rope=rope,
+                                              n_sim=n_sim, rng=rng)
+            cost = (2 * n_prompts * n_replicates * seconds_per_response
+                    if seconds_per_response else float("nan"))
+            rows.append(PlanRow(n_prompts, n_replicates, width, decisive, cost))
+    return sorted(rows, key=lambda r: (r.prompts * r.replicates, r.prompts))

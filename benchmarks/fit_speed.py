@@ -1,0 +1,78 @@
+"""Fit time of bayeseffect (nutpie, compile included) vs PyMC's own NUTS on the same model.
+
+1,000 prompts x 2 arms x 5 replicates of a binary outcome in 20 template families, as in
+../shared/guide/statistics.md. Prints wall times, their ratio, the gates and the effect of
+each; with bambi installed (`uv pip install bambi`) a bambi formulation is timed too.
+
+    uv run python benchmarks/fit_speed.py [--prompts 1000] [--replicates 5]
+"""
+
+import argparse
+import time
+
+import pymc as pm
+
+from bayeseffect.simulate import simulate
+from bayeseffect.stats.decision import summarize_draws
+from bayeseffect.stats.design import design_from_dataset
+from bayeseffect.stats.diagnostics import check_gates
+from bayeseffect.stats.estimands import compute_effects
+from bayeseffect.stats.fit import fit_design
+from bayeseffect.stats.hierarchy import free_parameter_names
+from bayeseffect.stats.models import build_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=1000)
+    parser.add_argument("--replicates", type=int, default=5)
+    args = parser.parse_args()
+    sim = simulate("binary", n_prompts=args.prompts, replicates=args.replicates, n_families=20,
+                   beta=0.4, seed=0)
+    design = design_from_dataset(sim.dataset)
+    print(f"{args.prompts} prompts x 2 arms x {args.replicates} replicates; true sample ATE "
+          f"{sim.sample_ate:.4f}")
+
+    start = time.perf_counter()
+    ours = fit_design(design, seed=0)
+    ours_s = time.perf_counter() - start
+    effect = summarize_draws(ours.effects["sample_ate"])
+    print(f"bayeseffect (nutpie)  {ours_s:6.1f} s  attempts {len(ours.attempts)}  gates "
+          f"{'pass' if ours.diagnostics.passed else 'FAIL'}  effect {effect.mean:.4f} "
+          f"[{effect.hdi_low:.4f}, {effect.hdi_high:.4f}]")
+
+    start = time.perf_counter()
+    spec = build_model(design, centered=ours.attempts[-1].centered)
+    with spec.model:
+        trace = pm.sample(draws=1000, tune=1000, chains=4, cores=2, nuts_sampler="pymc",
+                          random_seed=0, progressbar=False, target_accept=0.95,
+                          compute_convergence_checks=False)
+    pymc_s = time.perf_counter() - start
+    effects = compute_effects(trace["posterior"].to_dataset(), design)
+    gates = check_gates(trace, var_names=free_parameter_names(spec.model),
+                        effect=effects["sample_ate"])
+    pymc_effect = summarize_draws(effects["sample_ate"])
+    print(f"PyMC NUTS             {pymc_s:6.1f} s  gates {'pass' if gates.passed else 'FAIL'}  "
+          f"effect {pymc_effect.mean:.4f} [{pymc_effect.hdi_low:.4f}, {pymc_effect.hdi_high:.4f}]")
+    print(f"speed ratio PyMC NUTS / bayeseffect: {pymc_s / ours_s:.2f}x")
+
+    try:
+        import bambi as bmb
+    except ImportError:
+        print("bambi not installed: skipped (uv pip install bambi)")
+        return
+    frame = sim.dataset[["outcome"]].to_dataframe().reset_index()
+    frame["family"] = frame["prompt"].map(dict(zip(sim.dataset["prompt"].values,
+                                                   sim.dataset["family"].values, strict=True)))
+    frame["treated"] = (frame["arm"] == "instruct").astype(int)
+    start = time.perf_counter()
+    model = bmb.Model("outcome ~ treated + (1 + treated | family) + (1 + treated | prompt)",
+                      frame, family="bernoulli")
+    model.fit(draws=1000, tune=1000, chains=4, cores=2, progressbar=False)
+    bambi_s = time.perf_counter() - start
+    print(f"bambi (per response)  {bambi_s:6.1f} s  ratio bambi / bayeseffect: "
+          f"{bambi_s / ours_s:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+import pytest
+from click.testing import CliRunner
+
+from bayeseffect.cli import main
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.simulate import simulate
+from bayeseffect.stats.decision import summarize_draws
+from bayeseffect.stats.design import design_from_dataset
+from bayeseffect.stats.fit import fit_design
+from bayeseffect.stats.plan import Assumptions, plan_study
+
+
+def test_width_shrinks_with_prompts_and_replicates():
+    rows = plan_study(Assumptions(), prompts=(50, 200), replicates=(1, 4), seed=1)
+    width = {(r.prompts, r.replicates): r.expected_width for r in rows}
+    assert width[(200, 4)] < width[(200, 1)] < width[(50, 1)]
+    assert width[(200, 4)] < width[(50, 4)]
+    assert width[(50, 1)] / width[(200, 1)] == pytest.approx(2.0, rel=0.15)
+
+
+def test_planned_width_matches_a_real_fit():
+    assumptions = Assumptions(beta=0.5)
+    sim = simulate("binary", n_prompts=120, replicates=4, beta=0.5, seed=21)
+    result = fit_design(design_from_dataset(sim.dataset), seed=3)
+    population = summarize_draws(result.effects["population_ate"])
+    planned = plan_study(assumptions, prompts=(120,), replicates=(4,), seed=0)[0]
+    assert planned.expected_width == pytest.approx(population.hdi_high - population.hdi_low,
+                                                   rel=0.3)
+
+
+def test_bad_grid_is_refused():
+    with pytest.raises(BayesEffectError, match="at least 2 prompts"):
+        plan_study(Assumptions(), prompts=(1,), replicates=(1,))
+
+
+def test_plan_command_marks_the_cheapest_design_reaching_the_target():
+    result = CliRunner().invoke(main, ["plan", "--effect", "0.4", "--prompts", "50,400",
+                                       "--replicates", "2", "--target-width", "0.12"])
+    assert result.exit_code == 0, result.output
+    assert "reaching width 0.12: 400 prompts x 2 replicates" in result.output
+    assert "unknown" in result.output
+    bad = CliRunner().invoke(main, ["plan", "--prompts", "a,b"])
+    assert bad.exit_code == 2 and "comma-separated integers" in bad.stderr
