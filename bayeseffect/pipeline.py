@@ -347,7 +347,7 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
     dict
         The report, as written to ``summary.json``.
     """
-    from bayeseffect.report.plots import plot_by_factor, plot_total_effect
+    from bayeseffect.report.plots import plot_by_factor, plot_prompt_ppc, plot_total_effect
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
     from bayeseffect.stats.store import load_fit
@@ -390,6 +390,14 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
                                           title=f"{label}, by {by}", warning=warning,
                                           hdi_prob=hdi_prob),
     }
+    if report["kind"] == "binary":
+        from bayeseffect.stats.design import design_from_dataset
+        from bayeseffect.stats.predictive import prompt_differences
+
+        checks = prompt_differences(design_from_dataset(ds), fit["posterior"].to_dataset())
+        plots["posterior_predictive"] = plot_prompt_ppc(
+            checks, report_dir / "posterior_predictive.png", warning=warning,
+            title="per-prompt difference in proportions: observed (black) vs replicated")
     report["plots"] = {name: str(path) for name, path in plots.items()}
     write_atomic(report_dir / "summary.json",
                  (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))

@@ -45,3 +45,11 @@ def test_clustered_mcnemar_detects_a_shift_and_not_noise():
     assert clustered_mcnemar(np.stack([base, better])).p_value < 1e-6
     assert clustered_mcnemar(np.stack([base, same])).p_value > 0.01
     assert clustered_mcnemar(np.stack([base, base])).p_value == 1.0
+
+
+def test_agreement_note_only_when_widths_differ_a_lot():
+    from bayeseffect.report.summary import agreement_note
+
+    assert agreement_note(0.10, 0.11) == ""
+    assert "0.44 times as wide" in agreement_note(0.044, 0.10)
+    assert "2.00 times as wide" in agreement_note(0.2, 0.1)

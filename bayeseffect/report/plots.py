@@ -62,3 +62,12 @@ def plot_by_factor(fit: xr.DataTree, path: Path, *, factor: str, title: str,
     _suptitle(pc, *_headline(title, warning))
     pc.savefig(path, dpi=120)
     return path
+
+
+def plot_prompt_ppc(checks: xr.DataTree, path: Path, *, title: str, warning: str = "") -> Path:
+    """Posterior predictive check of per-prompt differences: replicated vs observed spread."""
+    pc = azp.plot_ppc_dist(checks, var_names=["prompt_difference"], kind="ecdf",
+                           backend="matplotlib")
+    _suptitle(pc, *_headline(title, warning))
+    pc.savefig(path, dpi=120)
+    return path

@@ -3,6 +3,7 @@
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -13,7 +14,7 @@ def _interval(summary: dict[str, Any], digits: int = 3) -> str:
 
 def _row(table: Table, label: str, s: dict[str, Any], *, signed: bool = True) -> None:
     mean = f"{s['mean']:+.3f}" if signed else f"{s['mean']:.3f}"
-    table.add_row(label, mean, _interval(s), f"{s['p_positive']:.3f}" if signed else "",
+    table.add_row(escape(label), mean, _interval(s), f"{s['p_positive']:.3f}" if signed else "",
                   s["verdict"] if signed else "")
 
 
@@ -33,8 +34,9 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
     if cross:
         console.print(Panel(report["cross_family_warning"], title="WARNING", style="bold red"))
     outcome = report["outcome"]
-    table = Table(title=f"Total effect of instruction tuning on {report['variable']}: "
-                        f"E[{outcome}] instruct - base" + (" (CROSS-FAMILY)" if cross else ""))
+    table = Table(title=escape(f"Total effect of instruction tuning on {report['variable']}: "
+                               f"E[{outcome}] instruct - base")
+                  + (" (CROSS-FAMILY)" if cross else ""))
     for column, justify in (("quantity", "left"), ("mean", "right"), (f"{prob}% HDI", "right"),
                             ("P(> 0)", "right"), (f"verdict (ROPE ±{effect['rope']:g})", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -60,6 +62,8 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
         p_value = "" if c["p_value"] != c["p_value"] else f"{c['p_value']:.3g}"
         checks.add_row(c["method"], f"{c['estimate']:+.3f}", interval, p_value)
     console.print(checks)
+    if report.get("agreement_note"):
+        console.print(f"[bold yellow]{escape(report['agreement_note'])}[/]")
     observed = Table(title="Observed responses")
     for column in ("arm", "responses", f"mean {outcome}", "parse failures", "hit max tokens"):
         observed.add_column(column, justify="right")

@@ -78,7 +78,11 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_
         crosschecks.append(clustered_mcnemar(
             ds[design.outcome].where(ds["completed"]).transpose("arm", "prompt", "replicate")
             .values.astype(float)))
+    t_width = crosschecks[0].high - crosschecks[0].low
+    population = summarize_draws(effects["population_ate"], hdi_prob=hdi_prob)
+    bayes_width = population.hdi_high - population.hdi_low
     return {
+        "agreement_note": agreement_note(bayes_width, t_width),
         "variable": ds.attrs["variable"],
         "outcome": design.outcome,
         "kind": design.kind,
@@ -105,6 +109,29 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_
         if cross_family else "",
         "provenance": {key: _plain(value) for key, value in sorted(ds.attrs.items())},
     }
+
+
+#: Width ratios (Bayesian population-ATE interval / paired t interval) taken as agreement.
+AGREEMENT_BAND = (2 / 3, 3 / 2)
+
+
+def agreement_note(bayes_width: float, t_width: float) -> str:
+    """Return a warning when the Bayesian and paired-t intervals differ much in width.
+
+    A large gap means the hierarchical model and the data disagree about how much
+    prompts vary (for instance, per-prompt outcomes that are nearly deterministic, which
+    a normal random-slope model on the logit scale describes poorly), so neither interval
+    should be read alone.
+    """
+    if not (t_width > 0 and bayes_width > 0):
+        return ""
+    ratio = bayes_width / t_width
+    if AGREEMENT_BAND[0] <= ratio <= AGREEMENT_BAND[1]:
+        return ""
+    return (f"The population-ATE interval is {ratio:.2f} times as wide as the paired t "
+            "interval: the model's description of how prompts vary disagrees with the data "
+            "(see the posterior predictive plot); with few prompts, read both intervals and "
+            "sample more prompts before trusting either.")
 
 
 def _plain(value: Any) -> Any:
