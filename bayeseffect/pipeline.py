@@ -309,10 +309,14 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
                "attempts": [{**asdict(a.settings), "centered": a.centered}
                             for a in result.attempts],
                "kind": design.kind, "outcome": design.outcome}
+    from bayeseffect.stats.prior_check import prior_effects
+
     tree = xr.DataTree.from_dict({
         "posterior": result.idata["posterior"].to_dataset(),
         "sample_stats": result.idata["sample_stats"].to_dataset(),
         "effects": result.effects,
+        "prior_effects": prior_effects(design, centered=result.attempts[-1].centered,
+                                       seed=seed),
     })
     tree.attrs = {**ds.attrs, "fit_seed": seed, "fit_summary": json.dumps(summary)}
     save_fit(tree, run_dir / POSTERIOR)
@@ -347,7 +351,12 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
     dict
         The report, as written to ``summary.json``.
     """
-    from bayeseffect.report.plots import plot_by_factor, plot_prompt_ppc, plot_total_effect
+    from bayeseffect.report.plots import (
+        plot_by_factor,
+        plot_prior_effect,
+        plot_prompt_ppc,
+        plot_total_effect,
+    )
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
     from bayeseffect.stats.store import load_fit
@@ -390,6 +399,10 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
                                           title=f"{label}, by {by}", warning=warning,
                                           hdi_prob=hdi_prob),
     }
+    if "prior_effects" in fit.children:
+        plots["prior_predictive"] = plot_prior_effect(
+            fit, report_dir / "prior_predictive.png", warning=warning,
+            title=f"prior predictive: effects the priors allow ({label})")
     if report["kind"] == "binary":
         from bayeseffect.stats.design import design_from_dataset
         from bayeseffect.stats.predictive import prompt_differences

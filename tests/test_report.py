@@ -53,7 +53,8 @@ def test_report_writes_json_and_plots(fitted_run):
     assert report["cross_family"] and "NOT the effect" in report["cross_family_warning"]
     assert report["diagnostics"]["passed"]
     assert report["provenance"]["base_model_sha256"] == "a" * 64
-    for name in ("total_effect.png", "effect_by_level.png", "posterior_predictive.png"):
+    for name in ("total_effect.png", "effect_by_level.png", "posterior_predictive.png",
+                 "prior_predictive.png"):
         png = (run_dir / "report" / name).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5000
 

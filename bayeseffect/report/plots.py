@@ -71,3 +71,12 @@ def plot_prompt_ppc(checks: xr.DataTree, path: Path, *, title: str, warning: str
     _suptitle(pc, *_headline(title, warning))
     pc.savefig(path, dpi=120)
     return path
+
+
+def plot_prior_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str = "") -> Path:
+    """Prior predictive check: the distribution of the ATEs implied by the priors alone."""
+    pc = azp.plot_dist(fit, group="prior_effects", var_names=["sample_ate", "population_ate"],
+                       kind="kde", point_estimate="mean", backend="matplotlib")
+    _suptitle(pc, *_headline(title, warning))
+    pc.savefig(path, dpi=120)
+    return path
