@@ -14,6 +14,7 @@ from scipy import stats
 from scipy.special import expit
 
 from bayeseffect.errors import BayesEffectError
+from bayeseffect.stats.hierarchy import ARM_CODES
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Assumptions:
     Attributes
     ----------
     alpha, beta
-        Base intercept and mean arm effect.
+        Intercept (mean level over both arms) and mean arm effect.
     sd_prompt, sd_prompt_slope, sd_family, sd_family_slope
         Group-level SDs.
     n_families
@@ -75,8 +76,9 @@ def simulate_widths(assumptions: Assumptions, *, prompts: int, replicates: int, 
     s = rng.normal(0, a.sd_family_slope, (n_sim, a.n_families))[:, family]
     u = rng.normal(0, a.sd_prompt, (n_sim, prompts))
     v = rng.normal(0, a.sd_prompt_slope, (n_sim, prompts))
-    p_base = expit(a.alpha + u + f)
-    p_instruct = expit(a.alpha + u + f + a.beta + s + v)
+    level, effect = a.alpha + u + f, a.beta + s + v
+    p_base = expit(level + ARM_CODES[0] * effect)
+    p_instruct = expit(level + ARM_CODES[1] * effect)
     k_base = rng.binomial(replicates, p_base) / replicates
     k_instruct = rng.binomial(replicates, p_instruct) / replicates
     d = k_instruct - k_base
