@@ -155,8 +155,9 @@ class LlamaCppGenerator:
                 f"exceeds the context of {self._params.n_ctx}; lower --max-tokens"
             )
         if tokens != self._primed:
-            self._llama.reset()
-            self._llama.eval(tokens[:-1])
+            with _quiet_stderr():
+                self._llama.reset()
+                self._llama.eval(tokens[:-1])
             self._primed = tokens
         out = self._llama.create_completion(
             tokens, max_tokens=self._params.max_tokens, temperature=self._params.temperature,
