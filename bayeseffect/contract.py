@@ -78,7 +78,7 @@ def _problems(ds: xr.Dataset) -> list[str]:
     if missing_attrs:
         problems.append(f"missing attrs {', '.join(missing_attrs)}")
         return problems
-    if tuple(ds.sizes) != DIMS and set(ds.sizes) != set(DIMS):
+    if set(ds.sizes) != set(DIMS):
         problems.append(f"dims are {tuple(ds.sizes)}, expected {DIMS}")
         return problems
     if tuple(ds["arm"].values.tolist()) != ARM_LABELS:

@@ -359,6 +359,7 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
     )
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
+    from bayeseffect.stats.design import design_from_dataset
     from bayeseffect.stats.store import load_fit
     from bayeseffect.variables.registry import default_rope
 
@@ -385,7 +386,8 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
                                + (f"; did you mean {close[0]}?" if close else "")
                                + f" (factors: {', '.join(known)})")
     rope = default_rope(str(ds.attrs["variable"])) if rope is None else rope
-    report = build_report(ds, fit, hdi_prob=hdi_prob, rope=rope, by=by)
+    design = design_from_dataset(ds)
+    report = build_report(ds, fit, design=design, hdi_prob=hdi_prob, rope=rope, by=by)
     report_dir = run_dir / REPORT_DIR
     report_dir.mkdir(exist_ok=True)
     warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
@@ -404,10 +406,9 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
             fit, report_dir / "prior_predictive.png", warning=warning,
             title=f"prior predictive: effects the priors allow ({label})")
     if report["kind"] == "binary":
-        from bayeseffect.stats.design import design_from_dataset
         from bayeseffect.stats.predictive import prompt_differences
 
-        checks = prompt_differences(design_from_dataset(ds), fit["posterior"].to_dataset())
+        checks = prompt_differences(design, fit["posterior"].to_dataset())
         plots["posterior_predictive"] = plot_prompt_ppc(
             checks, report_dir / "posterior_predictive.png", warning=warning,
             title="per-prompt difference in proportions: observed (black) vs replicated")

@@ -8,7 +8,7 @@ import xarray as xr
 
 from bayeseffect.stats.crosschecks import cluster_bootstrap, clustered_mcnemar, paired_t
 from bayeseffect.stats.decision import DEFAULT_HDI_PROB, summarize_by, summarize_draws
-from bayeseffect.stats.design import design_from_dataset
+from bayeseffect.stats.design import Design
 from bayeseffect.stats.estimands import SAMPLE_VS_POPULATION
 
 ESTIMAND = (
@@ -41,8 +41,9 @@ def _observed(ds: xr.Dataset) -> dict[str, dict[str, float]]:
     return rates
 
 
-def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_HDI_PROB,
-                 rope: float = 0.0, by: str = "family") -> dict[str, Any]:
+def build_report(ds: xr.Dataset, fit: xr.DataTree, *, design: Design,
+                 hdi_prob: float = DEFAULT_HDI_PROB, rope: float = 0.0,
+                 by: str = "family") -> dict[str, Any]:
     """Build the report of a fitted run as a JSON-ready dict.
 
     Parameters
@@ -51,6 +52,8 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_
         The run's dataset.
     fit
         The fit saved with the run (groups ``posterior``, ``sample_stats``, ``effects``).
+    design
+        The fitted design, as :func:`~bayeseffect.stats.design.design_from_dataset` reads it.
     hdi_prob
         Mass of the credible intervals.
     rope
@@ -66,9 +69,12 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_
     effects = fit["effects"].to_dataset()
     fit_summary = json.loads(fit.attrs.get("fit_summary", "{}"))
     cross_family = bool(int(ds.attrs["cross_family"]))
-    design = design_from_dataset(ds)
-    scalars = {name: summarize_draws(effects[name], hdi_prob=hdi_prob, rope=rope).to_dict()
-               for name in ("sample_ate", "population_ate")}
+    population = summarize_draws(effects["population_ate"], hdi_prob=hdi_prob, rope=rope)
+    scalars = {
+        "sample_ate": summarize_draws(effects["sample_ate"], hdi_prob=hdi_prob,
+                                      rope=rope).to_dict(),
+        "population_ate": population.to_dict(),
+    }
     for name in ("mean_base", "mean_instruct", "ratio"):
         if name in effects:
             scalars[name] = summarize_draws(effects[name], hdi_prob=hdi_prob).to_dict()
@@ -79,7 +85,6 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, hdi_prob: float = DEFAULT_
             ds[design.outcome].where(ds["completed"]).transpose("arm", "prompt", "replicate")
             .values.astype(float)))
     t_width = crosschecks[0].high - crosschecks[0].low
-    population = summarize_draws(effects["population_ate"], hdi_prob=hdi_prob)
     bayes_width = population.hdi_high - population.hdi_low
     return {
         "agreement_note": agreement_note(bayes_width, t_width),

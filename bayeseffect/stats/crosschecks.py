@@ -52,10 +52,15 @@ def per_prompt_means(design: Design) -> np.ndarray:
         return totals / counts
 
 
+def prompt_differences(design: Design) -> np.ndarray:
+    """Instruct minus base cell mean, for every prompt with responses in both arms."""
+    means = per_prompt_means(design)
+    return (means[:, 1] - means[:, 0])[np.isfinite(means).all(axis=1)]
+
+
 def paired_t(design: Design, *, prob: float) -> CrossCheck:
     """Paired t interval on per-prompt differences of cell means."""
-    means = per_prompt_means(design)
-    d = (means[:, 1] - means[:, 0])[np.isfinite(means).all(axis=1)]
+    d = prompt_differences(design)
     se = d.std(ddof=1) / np.sqrt(d.size)
     half = stats.t.ppf(0.5 + prob / 2, d.size - 1) * se
     p = 2 * stats.t.sf(abs(d.mean()) / se, d.size - 1) if se > 0 else float("nan")
@@ -66,8 +71,7 @@ def paired_t(design: Design, *, prob: float) -> CrossCheck:
 def cluster_bootstrap(design: Design, *, prob: float, n_boot: int = 4000,
                       seed: int = 0) -> CrossCheck:
     """Percentile interval of the mean difference, resampling whole prompts."""
-    means = per_prompt_means(design)
-    d = (means[:, 1] - means[:, 0])[np.isfinite(means).all(axis=1)]
+    d = prompt_differences(design)
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
     low, high = np.quantile(boots, [0.5 - prob / 2, 0.5 + prob / 2])

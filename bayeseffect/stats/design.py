@@ -1,6 +1,6 @@
 """The study design read from a dataset: prompts, families, factors, and the outcome data."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -124,10 +124,10 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
             import json
 
             upper = int(json.loads(str(ds.attrs["sampling_params"]))["max_tokens"])
-        return Design(**{**design.__dict__, "y": y.astype(np.int64), "upper": upper})
+        return replace(design, y=y.astype(np.int64), upper=upper)
     if kind == "ordinal":
         if np.any(y < 1) or np.any(y != np.round(y)):
             raise BayesEffectError(f"ordinal outcome {outcome!r} must hold levels 1..K")
-        return Design(**{**design.__dict__, "y": y.astype(np.int64),
-                         "n_levels": int(ds[outcome].attrs.get("n_levels", int(y.max())))})
+        return replace(design, y=y.astype(np.int64),
+                       n_levels=int(ds[outcome].attrs.get("n_levels", int(y.max()))))
     return design
