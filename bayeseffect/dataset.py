@@ -4,6 +4,7 @@ Outcomes are computed here from the journal's raw text by the variable's pure sc
 so a scorer fix re-scores a run without generating anything again.
 """
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,11 +95,14 @@ def build_dataset(
     }
     for factor in prompt_set.factor_names:
         coords[factor] = ("prompt", [item.factors[factor] for item in prompt_set.items])
+    for name, n_levels in variable.levels.items():
+        data_vars[name] = (dims, data_vars[name][1], {"n_levels": n_levels})
     ds = xr.Dataset(data_vars, coords=coords, attrs={
         **attrs,
         "contract_version": CONTRACT_VERSION,
         "variable": variable.name,
         "outcome_kind": variable.kind,
+        "outcome_kinds": json.dumps({k: list(v) for k, v in variable.fit_kinds().items()}),
         "primary_outcome": variable.primary_outcome,
         "outcomes": ",".join(variable.outcomes),
         "factors": ",".join(prompt_set.factor_names),

@@ -1,5 +1,6 @@
 """The study design read from a dataset: prompts, families, factors, and the outcome data."""
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,6 +61,23 @@ class Design:
         return total / (2 * len(self.prompts))
 
 
+def fittable_outcomes(ds: xr.Dataset) -> dict[str, tuple[str, float]]:
+    """The dataset's fittable outcomes: ``{outcome: (kind, rope)}``, primary first."""
+    if "outcome_kinds" in ds.attrs:
+        return {k: (str(v[0]), float(v[1]))
+                for k, v in json.loads(str(ds.attrs["outcome_kinds"])).items()}
+    return {str(ds.attrs["primary_outcome"]): (str(ds.attrs["outcome_kind"]), 0.0)}
+
+
+def outcome_kind(ds: xr.Dataset, outcome: str) -> str:
+    """The likelihood family of ``outcome``; an error names the fittable outcomes."""
+    kinds = fittable_outcomes(ds)
+    if outcome not in kinds:
+        raise BayesEffectError(f"outcome {outcome!r} cannot be fitted; fittable outcomes of "
+                               f"this run: {', '.join(kinds)}")
+    return kinds[outcome][0]
+
+
 def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str | None = None,
                         upper: int | None = None) -> Design:
     """Extract the design of one outcome from a contract dataset.
@@ -81,7 +99,7 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
         Arrays ready for a model builder.
     """
     outcome = outcome or str(ds.attrs["primary_outcome"])
-    kind = kind or str(ds.attrs["outcome_kind"])
+    kind = kind or outcome_kind(ds, outcome)
     if kind not in KINDS:
         raise BayesEffectError(f"unknown outcome kind {kind!r}; expected one of {', '.join(KINDS)}")
     if outcome not in ds:
@@ -121,8 +139,6 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
         if np.any(y < 0) or np.any(y != np.round(y)):
             raise BayesEffectError(f"outcome {outcome!r} is not a count")
         if upper is None and "sampling_params" in ds.attrs:
-            import json
-
             upper = int(json.loads(str(ds.attrs["sampling_params"]))["max_tokens"])
         return replace(design, y=y.astype(np.int64), upper=upper)
     if kind == "ordinal":

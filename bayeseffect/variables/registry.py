@@ -2,12 +2,18 @@
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.promptsets.base import PromptItem, PromptSet
+
+
+Kind = Literal["binary", "continuous", "count", "ordinal"]
+
+#: Kind and ROPE (in tokens) of the verbosity outcome every run carries.
+VERBOSITY: tuple[Kind, float] = ("count", 5.0)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class OutcomeVariable:
     rope
         Half-width of the region of practical equivalence around a zero effect, in the
         primary outcome's units: effects inside it are too small to matter.
+    secondary
+        Other numeric outcomes that ``bayeseffect fit --outcome NAME`` can fit, with their
+        likelihood family and ROPE: ``{outcome: (kind, rope)}``. Every run can also fit
+        ``n_completion_tokens`` (verbosity, a count) without listing it here.
+    levels
+        Ordinal outcomes only: ``{outcome: number of levels K}`` (values are 1..K).
     """
 
     name: str
@@ -45,8 +57,15 @@ class OutcomeVariable:
     outcomes: tuple[str, ...]
     text_outcomes: tuple[str, ...]
     primary_outcome: str
-    kind: Literal["binary", "continuous", "count", "ordinal"]
+    kind: Kind
     rope: float
+    secondary: Mapping[str, tuple[Kind, float]] = field(default_factory=dict)
+    levels: Mapping[str, int] = field(default_factory=dict)
+
+    def fit_kinds(self) -> dict[str, tuple[Kind, float]]:
+        """Every fittable outcome with its kind and ROPE, the primary outcome first."""
+        return {self.primary_outcome: (self.kind, self.rope), **self.secondary,
+                "n_completion_tokens": VERBOSITY}
 
 
 def _build_registry() -> Mapping[str, OutcomeVariable]:
