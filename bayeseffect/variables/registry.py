@@ -70,8 +70,9 @@ class OutcomeVariable:
 
 def _build_registry() -> Mapping[str, OutcomeVariable]:
     from bayeseffect.variables.logic import LOGIC
+    from bayeseffect.variables.social_bias import SOCIAL_BIAS
 
-    return MappingProxyType({v.name: v for v in (LOGIC,)})
+    return MappingProxyType({v.name: v for v in (LOGIC, SOCIAL_BIAS)})
 
 
 def default_rope(name: str) -> float:
