@@ -70,9 +70,10 @@ class OutcomeVariable:
 
 def _build_registry() -> Mapping[str, OutcomeVariable]:
     from bayeseffect.variables.logic import LOGIC
+    from bayeseffect.variables.political_stance import POLITICAL_STANCE
     from bayeseffect.variables.social_bias import SOCIAL_BIAS
 
-    return MappingProxyType({v.name: v for v in (LOGIC, SOCIAL_BIAS)})
+    return MappingProxyType({v.name: v for v in (LOGIC, SOCIAL_BIAS, POLITICAL_STANCE)})
 
 
 def default_rope(name: str) -> float:
