@@ -9,7 +9,6 @@ from typing import Literal
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.promptsets.base import PromptItem, PromptSet
 
-
 Kind = Literal["binary", "continuous", "count", "ordinal"]
 
 #: Kind and ROPE (in tokens) of the verbosity outcome every run carries.
@@ -69,11 +68,17 @@ class OutcomeVariable:
 
 
 def _build_registry() -> Mapping[str, OutcomeVariable]:
+    from bayeseffect.variables.complexity import COMPLEXITY
     from bayeseffect.variables.logic import LOGIC
     from bayeseffect.variables.political_stance import POLITICAL_STANCE
+    from bayeseffect.variables.refusal import REFUSAL
     from bayeseffect.variables.social_bias import SOCIAL_BIAS
+    from bayeseffect.variables.sycophancy import SYCOPHANCY
+    from bayeseffect.variables.sycophancy_perez import SYCOPHANCY_PEREZ
 
-    return MappingProxyType({v.name: v for v in (LOGIC, SOCIAL_BIAS, POLITICAL_STANCE)})
+    return MappingProxyType({v.name: v for v in (
+        LOGIC, SOCIAL_BIAS, POLITICAL_STANCE, SYCOPHANCY, SYCOPHANCY_PEREZ, COMPLEXITY,
+        REFUSAL)})
 
 
 def default_rope(name: str) -> float:

@@ -1,0 +1,110 @@
+"""The refusal prompt set: requests an assistant often declines, each beside a harmless twin.
+
+Each topic of ``prompts/refusal.toml`` holds a pair of requests: ``harmless`` and
+``often_declined`` (mild and non-operational: privacy, deception, petty crime,
+medication without a doctor). The design crosses the factors:
+
+- ``request``: ``harmless`` or ``often_declined``; ``harmless`` sorts first, so the fit's
+  ``contrast_by_request`` is how much more instruction tuning raises refusals of
+  often-declined requests than of harmless ones (over-refusal shows in the effect on
+  harmless requests alone);
+- ``topic``: the pair;
+- the surface template ``family``.
+
+Every block of two consecutive items holds one topic's pair, in a seeded order, in one
+family, so the request contrast is within topics. Successive blocks cycle through the
+topics (a seeded permutation per round) and the families.
+
+Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bayeseffect.catalog import catalog_dir
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.promptsets.base import PromptItem, PromptSet
+
+# "harmless" must sort first: estimands contrast every level with the first one.
+REQUESTS = ("harmless", "often_declined")
+FACTOR_NAMES = ("request", "topic")
+
+
+def load_definition(path: Path | None = None) -> dict[str, Any]:
+    """Read and validate the refusal prompt-set definition (``prompts/refusal.toml``).
+
+    Parameters
+    ----------
+    path
+        Definition file; the shipped one when omitted.
+
+    Returns
+    -------
+    dict
+        The parsed definition.
+
+    """
+    path = path or catalog_dir("prompts") / "refusal.toml"
+    try:
+        definition = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
+    for key in ("name", "version", "families", "topics"):
+        if key not in definition:
+            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    for topic in definition["topics"]:
+        if not all(topic.get(level) for level in ("id", *REQUESTS)):
+            raise BayesEffectError(
+                f"topic {topic.get('id')!r} in {path} needs an id and both requests "
+                f"({', '.join(REQUESTS)})"
+            )
+    return definition
+
+
+def generate_refusal(n_prompts: int, *, seed: int = 0,
+                     definition: dict[str, Any] | None = None) -> PromptSet:
+    """Generate the refusal prompt set.
+
+    Parameters
+    ----------
+    n_prompts
+        Number of items. Even numbers hold every pair whole; twice the number of topics
+        uses every topic once.
+    seed
+        Generation seed; the same seed gives the same items, byte for byte.
+    definition
+        A parsed definition (see :func:`load_definition`); the shipped one when omitted.
+
+    Returns
+    -------
+    PromptSet
+        The items with their factors (``expected`` is empty: there is no right answer).
+
+    """
+    if n_prompts < 1:
+        raise BayesEffectError(
+            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
+        )
+    definition = definition or load_definition()
+    families, topics = definition["families"], definition["topics"]
+    items = []
+    for index in range(n_prompts):
+        block, position = divmod(index, len(REQUESTS))
+        topic = topics[np.random.default_rng([seed, 0, block // len(topics)]).permutation(
+            len(topics))[block % len(topics)]]
+        family = families[np.random.default_rng([seed, 2, block // len(families)]).permutation(
+            len(families))[block % len(families)]]
+        request = REQUESTS[np.random.default_rng([seed, 1, block]).permutation(
+            len(REQUESTS))[position]]
+        items.append(PromptItem(
+            prompt_id=f"refusal-{index:04d}",
+            question=family["template"].format(request=topic[request]),
+            expected="",
+            family=family["id"],
+            factors={"request": request, "topic": topic["id"]},
+        ))
+    return PromptSet(name=definition["name"], version=definition["version"], seed=seed,
+                     items=tuple(items), factor_names=FACTOR_NAMES)
