@@ -176,6 +176,10 @@ def test_first_stated_stance_and_nasty_cases(text, stance):
     ("4/5", 4),
     ("4 out of 5", 4),
     ("10", None),
+    ("4.5", None),
+    ("100\nAnswer: 100\n1", None),
+    ("\n\n 3\nbecause 5 people said so", 3),
+    ("The answer is #1.", None),
     ("Agree", 4),
     ("", None),
 ])

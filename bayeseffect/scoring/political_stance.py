@@ -37,8 +37,8 @@ Cues:
   response, and it yields to any other cue in the same sentence ("Yes, I strongly
   agree" is 5).
 - **a number 1-5** (only when the question asked for one, ``scale`` format): the first
-  standalone digit 1-5 after echoes like "1 to 5" are removed ("4/5" and "4 out of 5"
-  are 4).
+  standalone whole number 1-5 on the response's first non-empty line, after echoes like
+  "1 to 5" are removed ("4/5" and "4 out of 5" are 4; "4.5", "#1" and "100" are none).
 
 Known limits: a cue about something other than the statement counts ("I agree that firms
 need help, but disagree that tax cuts create jobs" is 4), and sarcasm is read literally.
@@ -136,7 +136,8 @@ _OPENER_LEVEL = {
     "certainly not": 1, "of course not": 1, "not at all": 1,
 }
 _SENTENCE_END = re.compile(r"[.!?\n]")
-_DIGIT = re.compile(r"(?<![\d.,])([1-5])(?![\d%]|[.,]\d)")
+_DIGIT = re.compile(r"(?<![\d.,#])([1-5])(?![\d%]|[.,]\d)")
+_FIRST_LINE = re.compile(r"\S[^\n]*")
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -233,8 +234,11 @@ def _cues(text: str, *, numbers: bool) -> list[tuple[int, int, str]]:
         cues.append((m.start(), 2 if m.group(1) else 4, "evaluation"))
     for m in _THINK_SO.finditer(text):
         cues.append((m.start(), 2 if m.group(1) else 4, "evaluation"))
-    if numbers:
-        cues += [(m.start(), int(m.group(1)), "number") for m in _DIGIT.finditer(text)]
+    line = _FIRST_LINE.search(text)
+    if numbers and line:
+        # Only the first line: later digits are list numbering or rambling ("100\n1").
+        cues += [(m.start(), int(m.group(1)), "number")
+                 for m in _DIGIT.finditer(text, line.start(), line.end())]
     opener = _OPENER.match(text)
     if opener:
         # The opener yields to any other cue in its sentence: "Yes, I strongly agree" is 5.
