@@ -72,7 +72,8 @@ def _console() -> Console:
 
 @main.command()
 @click.option("--variable", "-v", required=True, metavar="NAME",
-              help="Outcome variable to measure (see `bayeseffect catalog`), e.g. logic.")
+              help="Outcome variable to measure (see `bayeseffect catalog`), e.g. logic; "
+                   "`all` samples every variable's prompt set and reports one table.")
 @click.option("--pair", metavar="NAME", help="Model pair from models/ (default: offline-default).")
 @click.option("--base", type=click.Path(path_type=Path), metavar="GGUF",
               help="Base model file (control arm); use with --instruct.")
@@ -108,6 +109,18 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     console = _console()
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature,
                             threads=threads if threads is not None else default_threads())
+    if variable == "all":
+        from bayeseffect.study import sample_all
+
+        if out is not None:
+            raise BayesEffectError("--out names one run; with --variable all every variable "
+                                   "gets its own run under runs/")
+        _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct, prompts=prompts,
+                                replicates=replicates, seed=seed, params=params, fit=fit,
+                                console=console)
+        if any(not r.passed for r in rows):
+            sys.exit(EXIT_DIAGNOSTICS)
+        return
     run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
                          replicates=replicates, seed=seed, params=params, out=out,
                          console=console)
@@ -117,20 +130,26 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         console.print(f"Next: bayeseffect fit {run_dir}")
 
 
-def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 1000,
-                    tune: int = 1000, chains: int = 4, hdi_prob: float = 0.94,
-                    parameterization: str = "auto") -> None:
+def _fit_and_report(run_dir: Path, *, seed: int, console: Console, outcome: str | None = None,
+                    draws: int = 1000, tune: int = 1000, chains: int = 4,
+                    hdi_prob: float = 0.94, parameterization: str = "auto") -> None:
     from bayeseffect.pipeline import fit_run, report_run
 
-    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed,
-                      parameterization=parameterization, console=console)
-    report_run(run_dir, hdi_prob=hdi_prob, console=console)
+    summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
+                      seed=seed, parameterization=parameterization, console=console)
+    report_run(run_dir, outcome=outcome, hdi_prob=hdi_prob, console=console)
     if not summary["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
 
 
+_OUTCOME_HELP = ("Outcome to fit: the variable's primary outcome by default; others listed "
+                 "in the dataset's outcome_kinds, e.g. n_completion_tokens (verbosity) on "
+                 "every run.")
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--outcome", metavar="NAME", default=None, help=_OUTCOME_HELP)
 @click.option("--draws", default=1000, show_default=True, help="Kept draws per chain.")
 @click.option("--tune", default=1000, show_default=True, help="Warm-up draws per chain.")
 @click.option("--chains", default=4, show_default=True, help="Chains.")
@@ -140,8 +159,8 @@ def _fit_and_report(run_dir: Path, *, seed: int, console: Console, draws: int = 
               help="Group offsets: auto picks centered when cells hold many responses.")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Print the report after fitting.")
-def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, parameterization: str,
-        report: bool) -> None:
+def fit(run_dir: Path, outcome: str | None, draws: int, tune: int, chains: int, seed: int,
+        parameterization: str, report: bool) -> None:
     """Fit the hierarchical model to RUN_DIR's dataset and save the posterior.
 
     Convergence gates (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences,
@@ -151,12 +170,12 @@ def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, parameteri
     """
     console = _console()
     if report:
-        _fit_and_report(run_dir, seed=seed, console=console, draws=draws, tune=tune,
-                        chains=chains, parameterization=parameterization)
+        _fit_and_report(run_dir, seed=seed, console=console, outcome=outcome, draws=draws,
+                        tune=tune, chains=chains, parameterization=parameterization)
         return
     from bayeseffect.pipeline import fit_run
 
-    summary = fit_run(run_dir, draws=draws, tune=tune, chains=chains, seed=seed,
+    summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains, seed=seed,
                       parameterization=parameterization, console=console)
     if not summary["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
@@ -164,6 +183,8 @@ def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, parameteri
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--outcome", metavar="NAME", default=None,
+              help="Fitted outcome to report [default: the primary outcome].")
 @click.option("--hdi-prob", default=0.94, show_default=True, help="Credible interval mass.")
 @click.option("--rope", type=float, default=None,
               help="Half-width of the region of practical equivalence around 0, in outcome "
@@ -171,7 +192,8 @@ def fit(run_dir: Path, draws: int, tune: int, chains: int, seed: int, parameteri
 @click.option("--by", "by", default="family", show_default=True, metavar="FACTOR",
               help="Report the effect within each level of a prompt factor (e.g. depth, "
                    "validity, content, family) and the contrasts between levels.")
-def report(run_dir: Path, hdi_prob: float, rope: float | None, by: str) -> None:
+def report(run_dir: Path, outcome: str | None, hdi_prob: float, rope: float | None,
+           by: str) -> None:
     """Print RUN_DIR's effects and write report/summary.json and the ArviZ plots.
 
     The report gives the sample ATE (these prompts) and the population ATE (new prompts
@@ -181,7 +203,8 @@ def report(run_dir: Path, hdi_prob: float, rope: float | None, by: str) -> None:
     """
     from bayeseffect.pipeline import report_run
 
-    result = report_run(run_dir, hdi_prob=hdi_prob, rope=rope, by=by, console=_console())
+    result = report_run(run_dir, outcome=outcome, hdi_prob=hdi_prob, rope=rope, by=by,
+                        console=_console())
     if not result["diagnostics"]["passed"]:
         sys.exit(EXIT_DIAGNOSTICS)
 

@@ -77,7 +77,7 @@ def build_dataset(
                 for name, value in variable.score(record.text, item).items():
                     outcomes[name][a, p, r] = value
     dims = ("arm", "prompt", "replicate")
-    data_vars = {
+    data_vars: dict[str, tuple[Any, ...]] = {
         "completed": (dims, completed),
         "response": (dims, response.astype(str)),
         "finish_reason": (dims, finish.astype(str)),

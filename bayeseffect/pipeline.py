@@ -33,12 +33,11 @@ from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.runs import (
     DATASET,
-    FIT_SUMMARY,
     JOURNAL,
     POSTERIOR,
     PROMPTS,
-    REPORT_DIR,
     fingerprint,
+    outcome_files,
     prepare_run_dir,
     read_manifest,
     require_run_dir,
@@ -254,15 +253,19 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
         raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
 
 
-def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
-            seed: int = 0, parameterization: str = "auto",
+def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tune: int = 1000,
+            chains: int = 4, seed: int = 0, parameterization: str = "auto",
             console: Console | None = None) -> dict[str, Any]:
-    """Fit the variable's model to a run's dataset and save ``posterior.nc`` and ``fit.json``.
+    """Fit an outcome's model to a run's dataset and save its posterior and fit summary.
 
     Parameters
     ----------
     run_dir
         A run directory holding ``dataset.nc``.
+    outcome
+        The outcome to fit (see the dataset's ``outcome_kinds``); the primary outcome,
+        saved as ``posterior.nc`` and ``fit.json``, when omitted. Others are saved as
+        ``posterior-<outcome>.nc`` and ``fit-<outcome>.json``.
     draws, tune, chains
         Sampler settings of the first attempt (retries lengthen them).
     seed
@@ -290,7 +293,9 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
         raise BayesEffectError("--parameterization must be auto, centered or noncentered")
     require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
-    design = design_from_dataset(ds)
+    design = design_from_dataset(ds, outcome=outcome)
+    posterior_file, summary_file, _ = outcome_files(run_dir, design.outcome,
+                                                    primary=str(ds.attrs["primary_outcome"]))
     if console is not None:
         console.print(f"Fitting the hierarchical {design.kind} model of {design.outcome!r} with "
                       f"nutpie ({chains} chains x {draws} draws; compiling takes ~10-60 s)...")
@@ -319,8 +324,8 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
                                        seed=seed),
     })
     tree.attrs = {**ds.attrs, "fit_seed": seed, "fit_summary": json.dumps(summary)}
-    save_fit(tree, run_dir / POSTERIOR)
-    write_atomic(run_dir / FIT_SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
+    save_fit(tree, posterior_file)
+    write_atomic(summary_file, (json.dumps(summary, indent=2) + "\n").encode())
     if console is not None and not result.diagnostics.passed:
         console.print("[bold red]DIAGNOSTICS FAILED after every retry: "
                       + "; ".join(f"{g.name} = {g.value:.4g} (limit {g.threshold})"
@@ -328,18 +333,22 @@ def fit_run(run_dir: Path, *, draws: int = 1000, tune: int = 1000, chains: int =
     return summary
 
 
-def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = None,
-               by: str = "family", console: Console | None = None) -> dict[str, Any]:
-    """Print a fitted run's effects and write ``report/summary.json`` and the PNG plots.
+def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0.94,
+               rope: float | None = None, by: str = "family",
+               console: Console | None = None) -> dict[str, Any]:
+    """Print a fitted outcome's effects and write its ``summary.json`` and PNG plots.
 
     Parameters
     ----------
     run_dir
         A fitted run directory.
+    outcome
+        The fitted outcome to report; the primary outcome (``report/``) when omitted,
+        else ``report/<outcome>/``.
     hdi_prob
         Mass of the credible intervals.
     rope
-        Half-width of the region of practical equivalence; the variable's default when
+        Half-width of the region of practical equivalence; the outcome's default when
         omitted.
     by
         Prompt factor (or ``family``) whose levels get their own effects and contrasts.
@@ -359,7 +368,7 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
     )
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
-    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.stats.design import design_from_dataset, fittable_outcomes, outcome_kind
     from bayeseffect.stats.store import load_fit
     from bayeseffect.variables.registry import default_rope
 
@@ -368,13 +377,23 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
     if rope is not None and rope < 0:
         raise BayesEffectError(f"--rope must be 0 or more, not {rope}")
     require_run_dir(run_dir)
-    if not (run_dir / POSTERIOR).exists():
+    if not (run_dir / DATASET).exists():
         read_manifest(run_dir)
-        raise BayesEffectError(f"{run_dir} has no posterior yet; run `bayeseffect fit {run_dir}`")
     ds = load_dataset(run_dir / DATASET)
-    fit = load_fit(run_dir / POSTERIOR)
+    primary = str(ds.attrs["primary_outcome"])
+    outcome = outcome or primary
+    kinds = fittable_outcomes(ds)
+    if outcome not in kinds:
+        outcome_kind(ds, outcome)
+    posterior_file, _, report_dir = outcome_files(run_dir, outcome, primary=primary)
+    if not posterior_file.exists():
+        which = "" if outcome == primary else f" of {outcome!r}"
+        flag = "" if outcome == primary else f" --outcome {outcome}"
+        raise BayesEffectError(f"{run_dir} has no posterior{which} yet; run "
+                               f"`bayeseffect fit {run_dir}{flag}`")
+    fit = load_fit(posterior_file)
     if "effects" not in fit.children:
-        raise BayesEffectError(f"{run_dir / POSTERIOR} was written by an older bayeseffect; "
+        raise BayesEffectError(f"{posterior_file} was written by an older bayeseffect; "
                                f"refit it with `bayeseffect fit {run_dir}`")
     if f"effect_by_{by}" not in fit["effects"]:
         import difflib
@@ -385,14 +404,14 @@ def report_run(run_dir: Path, *, hdi_prob: float = 0.94, rope: float | None = No
         raise BayesEffectError(f"unknown factor {by!r} for --by"
                                + (f"; did you mean {close[0]}?" if close else "")
                                + f" (factors: {', '.join(known)})")
-    rope = default_rope(str(ds.attrs["variable"])) if rope is None else rope
-    design = design_from_dataset(ds)
+    if rope is None:
+        rope = kinds[outcome][1] if "outcome_kinds" in ds.attrs else \
+            default_rope(str(ds.attrs["variable"]))
+    design = design_from_dataset(ds, outcome=outcome)
     report = build_report(ds, fit, design=design, hdi_prob=hdi_prob, rope=rope, by=by)
-    report_dir = run_dir / REPORT_DIR
-    report_dir.mkdir(exist_ok=True)
+    report_dir.mkdir(parents=True, exist_ok=True)
     warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
         if report["cross_family"] else ""
-    outcome = ds.attrs["primary_outcome"]
     label = f"{ds.attrs['variable']}: E[{outcome} | instruct] - E[{outcome} | base]"
     plots = {
         "total_effect": plot_total_effect(fit, report_dir / "total_effect.png", title=label,

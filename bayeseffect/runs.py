@@ -24,6 +24,20 @@ FIT_SUMMARY = "fit.json"
 REPORT_DIR = "report"
 
 
+def outcome_files(run_dir: Path, outcome: str, *, primary: str) -> tuple[Path, Path, Path]:
+    """Posterior file, fit summary and report folder of one fitted outcome of a run.
+
+    The primary outcome keeps the plain names (``posterior.nc``, ``fit.json``,
+    ``report/``); another outcome gets its own (``posterior-<outcome>.nc``,
+    ``fit-<outcome>.json``, ``report/<outcome>/``), so fitting it never overwrites the
+    headline fit.
+    """
+    if outcome == primary:
+        return run_dir / POSTERIOR, run_dir / FIT_SUMMARY, run_dir / REPORT_DIR
+    return (run_dir / f"posterior-{outcome}.nc", run_dir / f"fit-{outcome}.json",
+            run_dir / REPORT_DIR / outcome)
+
+
 def fingerprint(determinants: Mapping[str, Any]) -> str:
     """Return the sha256 of the canonical JSON of ``determinants``."""
     payload = json.dumps(determinants, sort_keys=True, separators=(",", ":"))

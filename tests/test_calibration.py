@@ -21,7 +21,7 @@ def _coverage(n_datasets: int) -> tuple[float, int]:
         sim = simulate("binary", n_prompts=40, replicates=4, beta=0.4, seed=2000 + rep)
         designs.append(design_from_dataset(sim.dataset))
         truths.append(sim.sample_ate)
-    compiled = CompiledFit(designs[0], priors=None, centered=False)
+    compiled = CompiledFit(designs[0], priors=None, centered=False, refittable=True)
     hits = []
     for rep, (design, truth) in enumerate(zip(designs, truths, strict=True)):
         result = sample_gated(compiled.with_design(design), SETTINGS, seed=rep)

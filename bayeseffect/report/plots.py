@@ -80,3 +80,11 @@ def plot_prior_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
     _suptitle(pc, *_headline(title, warning))
     pc.savefig(path, dpi=120)
     return path
+
+
+def plot_sbc(tree: xr.DataTree, path: Path, *, title: str) -> Path:
+    """ECDF-PIT of simulation-based calibration ranks: inside the bands is calibrated."""
+    pc = azp.plot_ecdf_pit(tree, group="prior_sbc")
+    _suptitle(pc, title, "black")
+    pc.savefig(path, dpi=120)
+    return path

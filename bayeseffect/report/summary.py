@@ -23,8 +23,7 @@ CROSS_FAMILY = (
 )
 
 
-def _observed(ds: xr.Dataset) -> dict[str, dict[str, float]]:
-    outcome = str(ds.attrs["primary_outcome"])
+def _observed(ds: xr.Dataset, outcome: str) -> dict[str, dict[str, float]]:
     rates: dict[str, dict[str, float]] = {}
     for arm in ds["arm"].values.tolist():
         done = ds["completed"].sel(arm=arm)
@@ -102,7 +101,7 @@ def build_report(ds: xr.Dataset, fit: xr.DataTree, *, design: Design,
                                                     hdi_prob=hdi_prob, rope=rope).items()},
         "contrast_reference": "" if contrast is None else str(contrast.dims[-1]),
         "crosschecks": [c.to_dict() for c in crosschecks],
-        "observed": _observed(ds),
+        "observed": _observed(ds, design.outcome),
         "design": {"prompts": int(ds.sizes["prompt"]), "replicates": int(ds.sizes["replicate"]),
                    "responses_completed": int(ds["completed"].sum()),
                    "responses_planned": int(ds["completed"].size)},

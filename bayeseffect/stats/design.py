@@ -62,7 +62,7 @@ class Design:
 
 
 def fittable_outcomes(ds: xr.Dataset) -> dict[str, tuple[str, float]]:
-    """The dataset's fittable outcomes: ``{outcome: (kind, rope)}``, primary first."""
+    """Return the dataset's fittable outcomes, ``{outcome: (kind, rope)}``, primary first."""
     if "outcome_kinds" in ds.attrs:
         return {k: (str(v[0]), float(v[1]))
                 for k, v in json.loads(str(ds.attrs["outcome_kinds"])).items()}
@@ -70,7 +70,7 @@ def fittable_outcomes(ds: xr.Dataset) -> dict[str, tuple[str, float]]:
 
 
 def outcome_kind(ds: xr.Dataset, outcome: str) -> str:
-    """The likelihood family of ``outcome``; an error names the fittable outcomes."""
+    """Return the likelihood family of ``outcome``; an error names the fittable outcomes."""
     kinds = fittable_outcomes(ds)
     if outcome not in kinds:
         raise BayesEffectError(f"outcome {outcome!r} cannot be fitted; fittable outcomes of "

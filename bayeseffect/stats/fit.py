@@ -13,7 +13,7 @@ import nutpie
 import xarray as xr
 
 from bayeseffect.stats.design import Design
-from bayeseffect.stats.diagnostics import Diagnostics, check_gates
+from bayeseffect.stats.diagnostics import ESS_MIN, Diagnostics, check_gates
 from bayeseffect.stats.estimands import compute_effects
 from bayeseffect.stats.hierarchy import choose_centered, free_parameter_names
 from bayeseffect.stats.models import ModelSpec, build_model
@@ -39,7 +39,7 @@ class SamplerSettings:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    target_accept: float = 0.95
+    target_accept: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -52,21 +52,50 @@ class Attempt:
         Sampler settings.
     centered
         Parameterization of the group offsets.
+    switched
+        Whether an earlier attempt already switched the parameterization.
     """
 
     settings: SamplerSettings
     centered: bool
+    switched: bool = False
 
 
-def retry_schedule(first: SamplerSettings, *, centered: bool) -> tuple[Attempt, ...]:
-    """Return the attempts in order.
+#: Most attempts a fit makes before it reports failure.
+MAX_ATTEMPTS = 4
+#: Safety margin on the draws an ESS shortfall asks for (ESS per draw varies by seed).
+ESS_MARGIN = 1.3
+#: Longest a single retry lengthens the run, as a multiple of the previous draws.
+MAX_GROWTH = 4.0
 
-    As asked; longer; longer with smaller steps; the same with the other parameterization.
+
+def next_attempt(previous: Attempt, diagnostics: Diagnostics) -> Attempt | None:
+    """Choose the retry that targets what failed, or ``None`` when nothing is left to try.
+
+    - Divergences or low E-BFMI (the sampler cannot follow the geometry): smaller steps
+      (target_accept 0.95, then 0.99), then the other parameterization.
+    - Too few effective draws, or MCSE too large: as many more draws as the shortfall
+      asks (x1.3 margin, at most x4), since the chains mix but too slowly for the gates.
+    - High R-hat alone (chains disagree): twice the warm-up and draws.
     """
-    longer = replace(first, draws=first.draws * 2, tune=first.tune * 2)
-    careful = replace(longer, target_accept=max(first.target_accept, 0.99))
-    return (Attempt(first, centered), Attempt(longer, centered), Attempt(careful, centered),
-            Attempt(careful, not centered))
+    failed = {g.name: g for g in diagnostics.failures}
+    settings = previous.settings
+    if "divergences" in failed or "min E-BFMI" in failed:
+        if settings.target_accept < 0.99:
+            step = 0.95 if settings.target_accept < 0.95 else 0.99
+            return Attempt(replace(settings, target_accept=step), previous.centered,
+                           switched=previous.switched)
+        if not previous.switched:
+            return Attempt(settings, not previous.centered, switched=True)
+        return None
+    ess = [failed[name].value for name in ("min bulk ESS", "min tail ESS") if name in failed]
+    if ess or "MCSE/SD of the effect" in failed:
+        worst = min(ess) if ess else ESS_MIN / 2
+        growth = min(MAX_GROWTH, max(1.5, ESS_MARGIN * ESS_MIN / max(worst, 1.0)))
+        return Attempt(replace(settings, draws=int(settings.draws * growth)), previous.centered,
+                       switched=previous.switched)
+    return Attempt(replace(settings, draws=settings.draws * 2, tune=settings.tune * 2),
+                   previous.centered, switched=previous.switched)
 
 
 class CompiledFit:
@@ -80,18 +109,26 @@ class CompiledFit:
         Hierarchy priors.
     centered
         Parameterization.
+    refittable
+        Keep the data swappable (:meth:`with_design`). A frozen model folds the data into
+        the compiled gradient, which ran 2.7x faster per gradient at 1,000 prompts here;
+        only refit loops (calibration, planning) should pay for refittability.
     """
 
-    def __init__(self, design: Design, *, priors: HierarchyPriors | None, centered: bool) -> None:
+    def __init__(self, design: Design, *, priors: HierarchyPriors | None, centered: bool,
+                 refittable: bool = False) -> None:
         self.design = design
         self.priors = priors
         self.centered = centered
+        self.refittable = refittable
         self.spec: ModelSpec = build_model(design, priors=priors, centered=centered)
         self.var_names = free_parameter_names(self.spec.model)
-        self._compiled = nutpie.compile_pymc_model(self.spec.model, freeze_model=False)
+        self._compiled = nutpie.compile_pymc_model(self.spec.model, freeze_model=not refittable)
 
     def with_design(self, design: Design) -> "CompiledFit":
         """Return a copy that fits ``design``'s observations (same shape) without recompiling."""
+        if not self.refittable:
+            raise ValueError("this model was compiled frozen; build it with refittable=True")
         clone = object.__new__(CompiledFit)
         clone.__dict__.update(self.__dict__)
         clone.design = design
@@ -196,11 +233,12 @@ def fit_design(
     compiled: dict[bool, CompiledFit] = {}
     attempts: list[Attempt] = []
     result: FitResult | None = None
-    for index, attempt in enumerate(retry_schedule(settings or SamplerSettings(),
-                                                   centered=centered)):
+    attempt: Attempt | None = Attempt(settings or SamplerSettings(), centered)
+    while attempt is not None and len(attempts) < MAX_ATTEMPTS:
         if attempt.centered not in compiled:
             compiled[attempt.centered] = CompiledFit(design, priors=priors,
                                                      centered=attempt.centered)
+        index = len(attempts)
         attempts.append(attempt)
         one = sample_gated(compiled[attempt.centered], attempt.settings, seed=seed + index,
                            by=by, progressbar=progressbar)
@@ -209,6 +247,7 @@ def fit_design(
             on_attempt(index, attempt, one.diagnostics)
         if one.diagnostics.passed:
             break
+        attempt = next_attempt(attempt, one.diagnostics)
     if result is None:
         raise RuntimeError("the retry schedule is empty")
     return result

@@ -1,0 +1,165 @@
+"""``--variable all``: sample every variable's prompt set once, fit, and report one table.
+
+Each variable keeps its own run directory (resumable on its own); the study adds one row
+per fitted outcome -- each variable's primary outcome, and verbosity
+(``n_completion_tokens``) measured on the same responses -- in their natural units.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from bayeseffect.generation import Generator, SamplingParams
+from bayeseffect.model_catalog import ResolvedArm
+from bayeseffect.runs import fingerprint, write_atomic
+from bayeseffect.variables import variable_names
+
+#: The outcome every run also fits: response length in tokens (verbosity).
+VERBOSITY_OUTCOME = "n_completion_tokens"
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One fitted outcome of a study.
+
+    Attributes
+    ----------
+    variable, outcome, kind
+        What was measured and its likelihood family.
+    run_dir
+        The run it comes from.
+    mean, hdi_low, hdi_high, p_positive, verdict
+        The sample ATE's summary, in the outcome's units.
+    ratio
+        Ratio of means instruct / base (count outcomes), else NaN.
+    passed
+        Whether the fit passed its convergence gates.
+    """
+
+    variable: str
+    outcome: str
+    kind: str
+    run_dir: str
+    mean: float
+    hdi_low: float
+    hdi_high: float
+    p_positive: float
+    verdict: str
+    ratio: float
+    passed: bool
+
+
+def sample_all(
+    *,
+    pair: str | None = None,
+    base: Path | None = None,
+    instruct: Path | None = None,
+    prompts: int = 40,
+    replicates: int = 4,
+    seed: int = 0,
+    params: SamplingParams | None = None,
+    runs_root: Path = Path("runs"),
+    fit: bool = True,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    console: Console | None = None,
+    open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
+) -> tuple[list[Path], list[StudyRow], Path | None]:
+    """Sample every registered variable, then fit and tabulate their effects.
+
+    Parameters
+    ----------
+    pair, base, instruct
+        The model pair, as for :func:`bayeseffect.pipeline.sample_run`.
+    prompts, replicates, seed, params
+        Per-variable run settings (each variable gets ``prompts`` prompts).
+    runs_root
+        Parent folder of the run directories and of the study summary.
+    fit
+        Fit and tabulate after sampling.
+    draws, tune, chains
+        Sampler settings of each fit.
+    console
+        Where progress and the table go.
+    open_generator
+        A custom generator factory (tests); llama-cpp-python when omitted.
+
+    Returns
+    -------
+    tuple
+        The run directories, the table rows (empty without ``fit``), and the study summary
+        file (``None`` without ``fit``).
+    """
+    from bayeseffect.pipeline import fit_run, report_run, sample_run
+
+    run_dirs = [
+        sample_run(name, pair=pair, base=base, instruct=instruct, prompts=prompts,
+                   replicates=replicates, seed=seed, params=params, runs_root=runs_root,
+                   console=console, open_generator=open_generator)
+        for name in variable_names()
+    ]
+    if not fit:
+        return run_dirs, [], None
+    rows = []
+    for run_dir in run_dirs:
+        for outcome in (None, VERBOSITY_OUTCOME):
+            if console is not None:
+                console.rule(f"{run_dir.name}: {outcome or 'primary outcome'}")
+            summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
+                              seed=seed, console=console)
+            report = report_run(run_dir, outcome=outcome)
+            rows.append(_row(report, run_dir, passed=bool(summary["passed"])))
+    study_file = runs_root / f"all-{fingerprint({'runs': [str(d) for d in run_dirs]})[:10]}.json"
+    cross = [r for r in run_dirs if _cross_family(r)]
+    payload: dict[str, Any] = {"runs": [str(d) for d in run_dirs],
+                               "rows": [asdict(r) for r in rows],
+                               "cross_family": bool(cross)}
+    write_atomic(study_file, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    if console is not None:
+        render_study(rows, console=console, cross_family=bool(cross))
+        console.print(f"Study summary: {study_file}")
+    return run_dirs, rows, study_file
+
+
+def _cross_family(run_dir: Path) -> bool:
+    from bayeseffect.runs import read_manifest
+
+    return bool(read_manifest(run_dir)["pair_check"]["cross_family"])
+
+
+def _row(report: dict[str, Any], run_dir: Path, *, passed: bool) -> StudyRow:
+    effect = report["sample_ate"]
+    return StudyRow(variable=str(report["variable"]), outcome=str(report["outcome"]),
+                    kind=str(report["kind"]), run_dir=str(run_dir), mean=effect["mean"],
+                    hdi_low=effect["hdi_low"], hdi_high=effect["hdi_high"],
+                    p_positive=effect["p_positive"], verdict=effect["verdict"],
+                    ratio=report.get("ratio", {}).get("mean", float("nan")), passed=passed)
+
+
+def render_study(rows: list[StudyRow], *, console: Console, cross_family: bool) -> None:
+    """Print one table of every variable's total effect, in each outcome's own units."""
+    if cross_family:
+        console.print(Panel("CROSS-FAMILY PAIR: these models differ in more than instruction "
+                            "tuning; no row below is the effect of instruction tuning alone.",
+                            title="WARNING", style="bold red"))
+    table = Table(title="Total effect of instruction tuning, every variable (sample ATE, "
+                        "instruct - base)" + (" (CROSS-FAMILY)" if cross_family else ""))
+    for column in ("variable", "outcome", "kind", "effect", "interval", "P(> 0)",
+                   "ratio", "verdict", "gates"):
+        table.add_column(column, justify="left" if column in ("variable", "outcome", "kind",
+                                                              "verdict", "gates") else "right")
+    for r in rows:
+        table.add_row(escape(r.variable), escape(r.outcome), r.kind, f"{r.mean:+.3f}",
+                      f"[{r.hdi_low:+.3f}, {r.hdi_high:+.3f}]", f"{r.p_positive:.3f}",
+                      "" if r.ratio != r.ratio else f"{r.ratio:.2f}x",
+                      r.verdict if r.passed else "not a result", "pass" if r.passed
+                      else "[bold red]FAILED[/]")
+    console.print(table)
