@@ -57,6 +57,17 @@ def test_unicode_contradictions_and_long_text_are_scored():
     assert long.grade == pytest.approx(score_readability(CHILD).grade, abs=0.5)
 
 
+def test_echoed_question_sentences_are_not_scored():
+    question = ("Explain how vaccines train the immune system. Write for a ten-year-old child. "
+                "Answer in one short paragraph.")
+    echo = question.replace(". ", ".\n").upper() + "\n" + question
+    assert score_readability(echo).too_short == 0
+    assert score_readability(echo, question=question).too_short == 1
+    assert score_readability(echo, question=question).word_count == 0
+    answered = score_readability(question + " " + CHILD, question=question)
+    assert answered.grade == pytest.approx(score_readability(CHILD).grade)
+
+
 def test_variable_outcomes():
     scores = COMPLEXITY.score(CHILD, generate_complexity(1, seed=0).items[0])
     assert tuple(scores) == COMPLEXITY.outcomes

@@ -1,5 +1,9 @@
 """Readability of a free-text answer: Flesch-Kincaid grade and the indices a reader expects.
 
+Sentences of the question that the response repeats verbatim are removed first: a base
+model that echoes "Explain the water cycle. Write for a ten-year-old child." has not
+written at that level, and an echo is not an answer.
+
 A readability formula needs sentences to average over: a response with fewer than
 :data:`MIN_WORDS` words or fewer than :data:`MIN_SENTENCES` sentences is **too short**,
 and its readability outcomes (grade, reading ease, Gunning fog, mean sentence length) are
@@ -17,6 +21,7 @@ those of a textstat installation with cmudict.
 """
 
 import math
+import re
 import unicodedata
 import warnings
 from typing import NamedTuple
@@ -31,6 +36,8 @@ MIN_WORDS = 20
 #: sentence scores as postgraduate prose.
 MIN_SENTENCES = 2
 _LANG = "en-US"
+# Question sentences shorter than this are not stripped: "Explain." could be the answer's.
+_MIN_ECHO_WORDS = 3
 
 
 class Readability(NamedTuple):
@@ -62,13 +69,39 @@ class Readability(NamedTuple):
     too_short: int
 
 
-def score_readability(text: str) -> Readability:
+def strip_echoes(text: str, question: str) -> str:
+    """Remove every verbatim repeat of a sentence of ``question`` from ``text``.
+
+    Parameters
+    ----------
+    text
+        The model's response.
+    question
+        The question it answers.
+
+    Returns
+    -------
+    str
+        The response without echoed question sentences (case and spacing ignored).
+
+    """
+    for sentence in re.split(r"(?<=[.?!])\s+", question.strip()):
+        words = sentence.split()
+        if len(words) >= _MIN_ECHO_WORDS:
+            pattern = r"\s+".join(re.escape(word) for word in words)
+            text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    return text
+
+
+def score_readability(text: str, *, question: str = "") -> Readability:
     """Score the readability of a response.
 
     Parameters
     ----------
     text
         The model's response.
+    question
+        The question it answers; sentences of it echoed in the response are not scored.
 
     Returns
     -------
@@ -76,7 +109,7 @@ def score_readability(text: str) -> Readability:
         The indices, NaN where the response is too short for them.
 
     """
-    normal = unicodedata.normalize("NFKC", text).strip()
+    normal = unicodedata.normalize("NFKC", strip_echoes(text, question)).strip()
     words = counts.count_words(normal) if normal else 0
     sentences = counts.count_sentences(normal) if normal else 0
     if words < MIN_WORDS or sentences < MIN_SENTENCES:

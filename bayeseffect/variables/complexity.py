@@ -15,7 +15,7 @@ from bayeseffect.variables.registry import OutcomeVariable
 
 
 def _score(text: str, item: PromptItem) -> dict[str, int | float | str]:
-    return dict(score_readability(text)._asdict())
+    return dict(score_readability(text, question=item.question)._asdict())
 
 
 COMPLEXITY = OutcomeVariable(
