@@ -26,8 +26,6 @@ import unicodedata
 import warnings
 from typing import NamedTuple
 
-from textstat.backend import counts, metrics
-
 #: Fewer words than this is too short for a grade (the formulas average over sentences
 #: and words; two sentences of ten words is about the least that gives a stable value).
 MIN_WORDS = 20
@@ -109,6 +107,9 @@ def score_readability(text: str, *, question: str = "") -> Readability:
         The indices, NaN where the response is too short for them.
 
     """
+    # textstat imports NLTK (seconds): loaded on first use, not whenever the registry is.
+    from textstat.backend import counts, metrics
+
     normal = unicodedata.normalize("NFKC", strip_echoes(text, question)).strip()
     words = counts.count_words(normal) if normal else 0
     sentences = counts.count_sentences(normal) if normal else 0
