@@ -53,7 +53,7 @@ def test_sycophancy_perez_on_the_real_pair(tmp_path):
 
 
 def test_complexity_on_the_real_pair(tmp_path):
-    ds = _sample("complexity", tmp_path, prompts=3, max_tokens=40)
+    ds = _sample("complexity", tmp_path, prompts=3, max_tokens=32)
     assert set(ds["audience"].values.tolist()) == {"any", "child", "expert"}
     too_short = ds["too_short"].values == 1
     assert _within(ds["too_short"].values, (0, 1))
