@@ -1,6 +1,7 @@
 """The command line: a thin click layer over :mod:`bayeseffect.pipeline`."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ def _console() -> Console:
               help="Prompts generated (120 gives the logic set's fully crossed design).")
 @click.option("--replicates", "-r", default=4, show_default=True,
               help="Sampled responses per prompt and arm.")
-@click.option("--max-tokens", default=16, show_default=True, help="Tokens generated per response.")
+@click.option("--max-tokens", type=int, default=None,
+              help="Most tokens generated per response  [default: the variable's own: 16 for "
+                   "yes/no and multiple choice, 160 for complexity]")
 @click.option("--temperature", default=0.7, show_default=True,
               help="Sampling temperature (0 is greedy: replicates become identical).")
 @click.option("--seed", default=0, show_default=True,
@@ -96,7 +99,7 @@ def _console() -> Console:
 @click.option("--fit/--no-fit", default=True, show_default=True,
               help="Fit and report right after sampling.")
 def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
-           prompts: int, replicates: int, max_tokens: int, temperature: float, seed: int,
+           prompts: int, replicates: int, max_tokens: int | None, temperature: float, seed: int,
            threads: int | None, out: Path | None, fit: bool) -> None:
     """Sample both arms on a variable's prompt set, then fit and report.
 
@@ -105,9 +108,10 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     never mixed with this one.
     """
     from bayeseffect.pipeline import default_threads, sample_run
+    from bayeseffect.variables import get_variable
 
     console = _console()
-    params = SamplingParams(max_tokens=max_tokens, temperature=temperature,
+    params = SamplingParams(max_tokens=max_tokens or 16, temperature=temperature,
                             threads=threads if threads is not None else default_threads())
     if variable == "all":
         from bayeseffect.study import sample_all
@@ -116,11 +120,13 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
             raise BayesEffectError("--out names one run; with --variable all every variable "
                                    "gets its own run under runs/")
         _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct, prompts=prompts,
-                                replicates=replicates, seed=seed, params=params, fit=fit,
-                                console=console)
+                                replicates=replicates, seed=seed, params=params,
+                                own_max_tokens=max_tokens is None, fit=fit, console=console)
         if any(not r.passed for r in rows):
             sys.exit(EXIT_DIAGNOSTICS)
         return
+    if max_tokens is None:
+        params = replace(params, max_tokens=get_variable(variable).max_tokens)
     run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
                          replicates=replicates, seed=seed, params=params, out=out,
                          console=console)
@@ -221,7 +227,12 @@ def _int_list(value: str) -> tuple[int, ...]:
               help="A fitted pilot run: supplies effect, variance components and the "
                    "measured sampling cost.")
 @click.option("--effect", type=float, default=None,
-              help="Assumed mean effect on the logit scale (overrides the pilot's).")
+              help="Assumed mean effect on the linear-predictor scale: logit (binary), log "
+                   "(count), SDs (continuous), cumulative logit (ordinal); overrides the "
+                   "pilot's.")
+@click.option("--kind", type=click.Choice(["binary", "continuous", "count", "ordinal"]),
+              default="binary", show_default=True,
+              help="Outcome kind assumed without --pilot (a pilot brings its own).")
 @click.option("--prompts", default="50,100,200,400,800", show_default=True,
               help="Candidate prompt counts.")
 @click.option("--replicates", default="1,2,4,8", show_default=True,
@@ -232,7 +243,7 @@ def _int_list(value: str) -> tuple[int, ...]:
 @click.option("--rope", default=0.025, show_default=True,
               help="ROPE half-width for the probability of a decisive verdict.")
 @click.option("--seed", default=0, show_default=True, help="Simulation seed.")
-def plan(pilot: Path | None, effect: float | None, prompts: str, replicates: str,
+def plan(pilot: Path | None, effect: float | None, kind: str, prompts: str, replicates: str,
          target_width: float | None, hdi_prob: float, rope: float, seed: int) -> None:
     """Plan a study: interval width, P(decisive verdict) and CPU time per design.
 
@@ -242,7 +253,7 @@ def plan(pilot: Path | None, effect: float | None, prompts: str, replicates: str
     """
     from bayeseffect.pipeline import plan_run
 
-    plan_run(pilot=pilot, effect=effect, prompts=_int_list(prompts),
+    plan_run(pilot=pilot, effect=effect, kind=kind, prompts=_int_list(prompts),
              replicates=_int_list(replicates), target_width=target_width, hdi_prob=hdi_prob,
              rope=rope, seed=seed, console=_console())
 
@@ -256,7 +267,7 @@ def catalog() -> None:
     console = _console()
     console.print("[bold]Variables[/]")
     for name in variable_names():
-        console.print(f"  {name:12s} {get_variable(name).description}")
+        console.print(f"  {name:18s} {get_variable(name).description}")
     console.print("[bold]Model pairs[/]")
     for name, spec in list_pairs().items():
         console.print(f"  {name:18s} {spec.description}")

@@ -308,7 +308,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
 
     result = fit_design(
         design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains), seed=seed,
-        parameterization=parameterization, by=("family", *design.factors),
+        parameterization=parameterization, by=("family", *moderators(design)),
         progressbar=console is not None and console.is_terminal, on_attempt=announce)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
                "attempts": [{**asdict(a.settings), "centered": a.centered}
@@ -331,6 +331,17 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
                       + "; ".join(f"{g.name} = {g.value:.4g} (limit {g.threshold})"
                                   for g in result.diagnostics.failures) + "[/]")
     return summary
+
+
+#: Most levels a prompt factor may have to get effects by level: more are item metadata
+#: (a fact, the answer a user asserted), not a moderator anyone reads level by level.
+MAX_MODERATOR_LEVELS = 20
+
+
+def moderators(design: Any) -> tuple[str, ...]:
+    """Prompt factors whose levels get their own effects (at most ``MAX_MODERATOR_LEVELS``)."""
+    return tuple(name for name, values in design.factors.items()
+                 if len(set(values.tolist())) <= MAX_MODERATOR_LEVELS)
 
 
 def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0.94,
@@ -424,13 +435,12 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
         plots["prior_predictive"] = plot_prior_effect(
             fit, report_dir / "prior_predictive.png", warning=warning,
             title=f"prior predictive: effects the priors allow ({label})")
-    if report["kind"] == "binary":
-        from bayeseffect.stats.predictive import prompt_differences
+    from bayeseffect.stats.predictive import prompt_differences
 
-        checks = prompt_differences(design, fit["posterior"].to_dataset())
-        plots["posterior_predictive"] = plot_prompt_ppc(
-            checks, report_dir / "posterior_predictive.png", warning=warning,
-            title="per-prompt difference in proportions: observed (black) vs replicated")
+    checks = prompt_differences(design, fit["posterior"].to_dataset())
+    plots["posterior_predictive"] = plot_prompt_ppc(
+        checks, report_dir / "posterior_predictive.png", warning=warning,
+        title=f"per-prompt difference in mean {outcome}: observed (black) vs replicated")
     report["plots"] = {name: str(path) for name, path in plots.items()}
     write_atomic(report_dir / "summary.json",
                  (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
@@ -441,20 +451,24 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     return report
 
 
-def plan_run(*, pilot: Path | None = None, effect: float | None = None,
+def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: str = "binary",
              prompts: tuple[int, ...] = (50, 100, 200, 400, 800),
              replicates: tuple[int, ...] = (1, 2, 4, 8), target_width: float | None = None,
              hdi_prob: float = 0.94, rope: float = 0.0, seed: int = 0,
              console: Console | None = None) -> dict[str, Any]:
-    """Plan a binary-outcome study from a pilot run or from assumptions.
+    """Plan a study of any outcome kind from a pilot run or from assumptions.
 
     Parameters
     ----------
     pilot
-        A fitted run: its posterior means supply the effect and variance components, and
-        its journal the measured seconds per response.
+        A fitted run: its posterior means supply the effect, variance components and the
+        kind's own parameters, and its journal the measured seconds per response.
     effect
-        Assumed mean arm effect on the logit scale (overrides the pilot's).
+        Assumed mean arm effect on the linear-predictor scale (logit for binary, log for
+        counts, standard deviations for continuous, cumulative logit for ordinal);
+        overrides the pilot's.
+    kind
+        Outcome kind assumed without a pilot (a pilot brings its own).
     prompts, replicates
         The grid of designs.
     target_width
@@ -475,24 +489,20 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None,
     """
     from rich.table import Table
 
-    from bayeseffect.stats.plan import Assumptions, plan_study
+    from bayeseffect.stats.design import KINDS, design_from_dataset
+    from bayeseffect.stats.plan import Assumptions, pilot_assumptions, plan_study
     from bayeseffect.stats.store import load_fit
 
-    assumptions = Assumptions()
+    if kind not in KINDS:
+        raise BayesEffectError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    assumptions = Assumptions(kind=kind)
     seconds = None
     if pilot is not None:
         require_run_dir(pilot)
         if not (pilot / POSTERIOR).exists():
             raise BayesEffectError(f"pilot {pilot} has no posterior; run `bayeseffect fit {pilot}`")
         fit = load_fit(pilot / POSTERIOR)
-        if json.loads(fit.attrs.get("fit_summary", "{}")).get("kind") != "binary":
-            raise BayesEffectError("plan supports binary outcomes so far; the pilot is not binary")
-        post = fit["posterior"].to_dataset()
-        means = {name: float(post[name].mean()) for name in
-                 ("alpha", "beta", "sd_prompt", "sd_prompt_slope", "sd_family", "sd_family_slope")
-                 if name in post}
-        n_families = int(post.sizes.get("family", 1))
-        assumptions = Assumptions(**means, n_families=n_families)
+        assumptions = pilot_assumptions(fit, design_from_dataset(load_dataset(pilot / DATASET)))
         records = read_journal(pilot / JOURNAL)
         if records:
             seconds = sum(r.seconds for r in records.values()) / len(records)
@@ -503,7 +513,8 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None,
     chosen = next((r for r in rows if target_width is not None
                    and r.expected_width <= target_width), None)
     if console is not None:
-        table = Table(title=f"Study plan (binary outcome, {round(hdi_prob * 100)}% intervals)")
+        table = Table(title=f"Study plan ({assumptions.kind} outcome, "
+                      f"{round(hdi_prob * 100)}% intervals)")
         for column in ("prompts", "replicates", "expected width", f"P(decisive, ROPE ±{rope:g})",
                        "sampling time"):
             table.add_column(column, justify="right")
@@ -514,7 +525,8 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None,
                           f"{r.p_decisive:.2f}", time_text,
                           style="bold green" if r is chosen else None)
         console.print(table)
-        console.print(f"[dim]Assumptions (logit scale): {asdict(assumptions)}; sampling cost "
+        console.print(f"[dim]Assumptions (linear-predictor scale): {asdict(assumptions)}; "
+                      "sampling cost "
                       + (f"{seconds:.3f} s/response measured in {pilot}" if seconds else
                          "unknown (give --pilot RUN to measure it)") + ".[/]")
         if chosen is not None:

@@ -7,7 +7,7 @@ per fitted outcome -- each variable's primary outcome, and verbosity
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from rich.table import Table
 from bayeseffect.generation import Generator, SamplingParams
 from bayeseffect.model_catalog import ResolvedArm
 from bayeseffect.runs import fingerprint, write_atomic
-from bayeseffect.variables import variable_names
+from bayeseffect.variables import get_variable, variable_names
 
 #: The outcome every run also fits: response length in tokens (verbosity).
 VERBOSITY_OUTCOME = "n_completion_tokens"
@@ -65,6 +65,7 @@ def sample_all(
     replicates: int = 4,
     seed: int = 0,
     params: SamplingParams | None = None,
+    own_max_tokens: bool = True,
     runs_root: Path = Path("runs"),
     fit: bool = True,
     draws: int = 1000,
@@ -80,7 +81,11 @@ def sample_all(
     pair, base, instruct
         The model pair, as for :func:`bayeseffect.pipeline.sample_run`.
     prompts, replicates, seed, params
-        Per-variable run settings (each variable gets ``prompts`` prompts).
+        Per-variable run settings: each variable gets ``prompts`` prompts, or all its
+        prompt set holds when that is fewer.
+    own_max_tokens
+        Give each variable its own token limit (:attr:`OutcomeVariable.max_tokens`)
+        instead of ``params.max_tokens``.
     runs_root
         Parent folder of the run directories and of the study summary.
     fit
@@ -100,12 +105,16 @@ def sample_all(
     """
     from bayeseffect.pipeline import fit_run, report_run, sample_run
 
-    run_dirs = [
-        sample_run(name, pair=pair, base=base, instruct=instruct, prompts=prompts,
-                   replicates=replicates, seed=seed, params=params, runs_root=runs_root,
-                   console=console, open_generator=open_generator)
-        for name in variable_names()
-    ]
+    params = params or SamplingParams()
+    run_dirs = []
+    for name in variable_names():
+        variable = get_variable(name)
+        own = replace(params, max_tokens=variable.max_tokens) if own_max_tokens else params
+        n = min(prompts, variable.max_prompts or prompts)
+        run_dirs.append(sample_run(name, pair=pair, base=base, instruct=instruct, prompts=n,
+                                   replicates=replicates, seed=seed, params=own,
+                                   runs_root=runs_root, console=console,
+                                   open_generator=open_generator))
     if not fit:
         return run_dirs, [], None
     rows = []

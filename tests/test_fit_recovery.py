@@ -1,11 +1,13 @@
 """Known-effect recovery for every outcome kind, with real PyMC models sampled by nutpie."""
 
+import numpy as np
 import pytest
 
 from bayeseffect.simulate import simulate
 from bayeseffect.stats.decision import summarize_draws
 from bayeseffect.stats.design import design_from_dataset
 from bayeseffect.stats.fit import fit_design
+from bayeseffect.stats.predictive import prompt_differences
 
 
 def _recover(kind: str, *, n_prompts: int, replicates: int, beta: float, seed: int):
@@ -30,6 +32,11 @@ def test_known_total_effect_is_recovered(kind, n_prompts, replicates, beta):
     population = summarize_draws(result.effects["population_ate"])
     assert population.sd >= 0.9 * effect.sd
     assert set(result.effects["effect_by_level"]["level"].values) == {"even", "odd"}
+    # Posterior predictive check: data simulated from the model look like its replicates.
+    checks = prompt_differences(result.design, result.idata["posterior"].to_dataset())
+    observed_sd = float(checks["observed_data"]["prompt_difference"].std())
+    replicated_sd = checks["posterior_predictive"]["prompt_difference"].std("prompt").values
+    assert np.quantile(replicated_sd, 0.01) < observed_sd < np.quantile(replicated_sd, 0.99)
 
 
 def test_no_effect_is_found_practically_zero_or_undecided():

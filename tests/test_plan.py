@@ -1,4 +1,5 @@
 import pytest
+import xarray as xr
 from click.testing import CliRunner
 
 from bayeseffect.cli import main
@@ -41,3 +42,19 @@ def test_plan_command_marks_the_cheapest_design_reaching_the_target():
     assert "unknown" in result.output
     bad = CliRunner().invoke(main, ["plan", "--prompts", "a,b"])
     assert bad.exit_code == 2 and "comma-separated integers" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", ["continuous", "count"])
+def test_planned_width_matches_a_real_fit_of_other_kinds(kind):
+    from bayeseffect.stats.plan import pilot_assumptions
+
+    sim = simulate(kind, n_prompts=60, replicates=3, beta=0.4, seed=5)
+    design = design_from_dataset(sim.dataset)
+    result = fit_design(design, seed=3)
+    population = summarize_draws(result.effects["population_ate"])
+    fit = xr.DataTree.from_dict({"posterior": result.idata["posterior"].to_dataset()})
+    assumptions = pilot_assumptions(fit, design)
+    assert assumptions.kind == kind
+    planned = plan_study(assumptions, prompts=(60,), replicates=(3,), seed=0)[0]
+    assert planned.expected_width == pytest.approx(population.hdi_high - population.hdi_low,
+                                                   rel=0.35)

@@ -1,5 +1,7 @@
 """Planning a study: how many prompts and replicates for a target interval width or verdict.
 
+Every outcome kind is supported: outcomes are simulated from the kind's own likelihood.
+
 For each candidate design, many datasets are simulated from the hierarchical model with
 the assumed (or pilot-estimated) effect and variance components, and the width of the
 effect's interval is approximated by the paired-difference interval over prompts (the
@@ -7,19 +9,22 @@ population ATE's frequentist twin; ``tests/test_plan.py`` checks it against real
 The CPU time comes from the pilot run's measured seconds per response on this machine.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy import stats
 from scipy.special import expit
 
 from bayeseffect.errors import BayesEffectError
+from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import ARM_CODES
 
 
 @dataclass(frozen=True)
 class Assumptions:
-    """Logit-scale parameters of a binary outcome's hierarchical model.
+    """Parameters of an outcome's hierarchical model, on its linear-predictor scale.
 
     Attributes
     ----------
@@ -29,6 +34,17 @@ class Assumptions:
         Group-level SDs.
     n_families
         Template families in the prompt set.
+    kind
+        Outcome kind: ``binary``, ``continuous``, ``count`` or ``ordinal``.
+    scale
+        Continuous: (mean, SD) of the raw outcome the model standardizes by; count: the
+        (baseline mean, unused) of the log link's offset.
+    nu, sigma
+        Continuous: Student-t degrees of freedom and per-arm residual SDs (standardized).
+    dispersion, upper
+        Count: negative-binomial dispersion and censoring limit.
+    cutpoints
+        Ordinal: the ordered cutpoints (levels 1..K with K - 1 cutpoints).
     """
 
     alpha: float = 0.0
@@ -38,6 +54,35 @@ class Assumptions:
     sd_family: float = 0.3
     sd_family_slope: float = 0.2
     n_families: int = 4
+    kind: str = "binary"
+    scale: tuple[float, float] = (0.0, 1.0)
+    nu: float = 10.0
+    sigma: tuple[float, float] = (1.0, 1.0)
+    dispersion: float = 5.0
+    upper: int | None = None
+    cutpoints: tuple[float, ...] = (-1.5, -0.5, 0.5, 1.5)
+
+
+def _draw_outcomes(a: Assumptions, eta: np.ndarray, arm: int, replicates: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Mean of ``replicates`` outcomes per (study, prompt) at linear predictor ``eta``."""
+    if a.kind == "binary":
+        return rng.binomial(replicates, expit(eta)) / replicates
+    shape = (*eta.shape, replicates)
+    linear = eta[..., None]
+    if a.kind == "continuous":
+        y = linear + a.sigma[arm] * rng.standard_t(a.nu, size=shape)
+        return a.scale[0] + a.scale[1] * y.mean(axis=-1)
+    if a.kind == "count":
+        mu = np.exp(np.log(max(a.scale[0], 0.5)) + linear)
+        counts = rng.negative_binomial(a.dispersion, a.dispersion / (a.dispersion + mu),
+                                       size=shape).astype(float)
+        if a.upper is not None:
+            counts = np.minimum(counts, a.upper)
+        return counts.mean(axis=-1)
+    below = expit(np.asarray(a.cutpoints) - linear[..., None])  # P(y <= k)
+    levels = 1.0 + (rng.random(shape)[..., None] > below).sum(axis=-1)
+    return levels.mean(axis=-1)
 
 
 @dataclass(frozen=True)
@@ -77,11 +122,10 @@ def simulate_widths(assumptions: Assumptions, *, prompts: int, replicates: int, 
     u = rng.normal(0, a.sd_prompt, (n_sim, prompts))
     v = rng.normal(0, a.sd_prompt_slope, (n_sim, prompts))
     level, effect = a.alpha + u + f, a.beta + s + v
-    p_base = expit(level + ARM_CODES[0] * effect)
-    p_instruct = expit(level + ARM_CODES[1] * effect)
-    k_base = rng.binomial(replicates, p_base) / replicates
-    k_instruct = rng.binomial(replicates, p_instruct) / replicates
-    d = k_instruct - k_base
+    if a.kind == "ordinal":
+        level = level - a.alpha  # the cutpoints stand in for the intercept
+    d = (_draw_outcomes(a, level + ARM_CODES[1] * effect, 1, replicates, rng)
+         - _draw_outcomes(a, level + ARM_CODES[0] * effect, 0, replicates, rng))
     half = stats.t.ppf(0.5 + prob / 2, prompts - 1) * d.std(axis=1, ddof=1) / np.sqrt(prompts)
     mean = d.mean(axis=1)
     decisive = (mean - half > rope) | (mean + half < -rope)
@@ -128,3 +172,41 @@ def plan_study(assumptions: Assumptions, *, prompts: tuple[int, ...], replicates
                     if seconds_per_response else float("nan"))
             rows.append(PlanRow(n_prompts, n_replicates, width, decisive, cost))
     return sorted(rows, key=lambda r: (r.prompts * r.replicates, r.prompts))
+
+
+def pilot_assumptions(fit: xr.DataTree, design: Design) -> Assumptions:
+    """Read a fitted pilot's posterior means into :class:`Assumptions` for its outcome kind.
+
+    Parameters
+    ----------
+    fit
+        The pilot's saved fit (``posterior`` group).
+    design
+        The pilot's design (kind, families, the continuous and count scales).
+
+    Returns
+    -------
+    Assumptions
+        Posterior means of the effect, the variance components and the kind's parameters.
+    """
+    post = fit["posterior"].to_dataset()
+
+    def mean(name: str, default: float) -> float:
+        return float(post[name].mean()) if name in post else default
+
+    base = Assumptions()
+    values: dict[str, Any] = {name: mean(name, getattr(base, name)) for name in
+              ("alpha", "beta", "sd_prompt", "sd_prompt_slope", "sd_family", "sd_family_slope")}
+    extra: dict[str, Any] = {}
+    if design.kind == "continuous":
+        sigma = np.asarray(post["sigma"].mean(("chain", "draw")).values)
+        extra = {"scale": (design.meta["mean"], design.meta["sd"]), "nu": mean("nu", 10.0),
+                 "sigma": (float(sigma[0]), float(sigma[1]))}
+    elif design.kind == "count":
+        extra = {"scale": (design.meta["mean"], 1.0), "dispersion": mean("dispersion", 5.0),
+                 "upper": design.upper}
+    elif design.kind == "ordinal":
+        extra = {"cutpoints": tuple(np.asarray(
+            post["cutpoints"].mean(("chain", "draw")).values).tolist())}
+    return replace(Assumptions(n_families=len(design.families), kind=design.kind),
+                   **values, **extra)

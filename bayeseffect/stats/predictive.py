@@ -2,25 +2,68 @@
 
 import numpy as np
 import xarray as xr
+from scipy.special import expit
 
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import eta_draws
-from bayeseffect.stats.models import expected_value
+
+
+def _flat(post: xr.Dataset, name: str, picks: np.ndarray) -> np.ndarray:
+    values = np.asarray(post[name].values)
+    return values.reshape(-1, *values.shape[2:])[picks]
+
+
+def _replicate(design: Design, eta: np.ndarray, post: xr.Dataset, picks: np.ndarray,
+               rng: np.random.Generator) -> np.ndarray:
+    """Redraw every observation from the likelihood: ``(n_draws, n_observations)``."""
+    linear = eta[:, design.prompt_index, design.arm_index]
+    if design.kind == "binary":
+        return rng.binomial(np.asarray(design.trials), expit(linear)).astype(float)
+    if design.kind == "continuous":
+        nu = _flat(post, "nu", picks)[:, None]
+        sigma = _flat(post, "sigma", picks)[:, design.arm_index]
+        standardized = linear + sigma * rng.standard_t(nu, size=linear.shape)
+        return design.meta["mean"] + design.meta["sd"] * standardized
+    if design.kind == "count":
+        alpha = _flat(post, "dispersion", picks)[:, None]
+        mu = np.exp(np.log(max(design.meta["mean"], 0.5)) + linear)
+        counts = rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
+        return counts if design.upper is None else np.minimum(counts, design.upper)
+    cuts = _flat(post, "cutpoints", picks)[:, None, :]
+    below = expit(cuts - linear[..., None])  # P(y <= k), k = 1..K-1
+    return 1.0 + (rng.random(linear.shape)[..., None] > below).sum(axis=-1)
+
+
+def _responses_per_cell(design: Design, n_prompts: int) -> np.ndarray:
+    cell = design.prompt_index * 2 + design.arm_index
+    weights = design.trials if design.trials is not None else np.ones_like(cell)
+    return np.bincount(cell, weights=weights, minlength=2 * n_prompts)
+
+
+def _cell_means(design: Design, values: np.ndarray, n_prompts: int) -> np.ndarray:
+    """Mean outcome per prompt x arm cell of ``values`` (..., n_observations)."""
+    cell = design.prompt_index * 2 + design.arm_index
+    counts = _responses_per_cell(design, n_prompts)
+    flat = values.reshape(-1, values.shape[-1])
+    sums = np.stack([np.bincount(cell, weights=row, minlength=2 * n_prompts) for row in flat])
+    means = sums / np.maximum(counts, 1)
+    return means.reshape(*values.shape[:-1], n_prompts, 2)
 
 
 def prompt_differences(design: Design, post: xr.Dataset, *, n_draws: int = 200,
                        seed: int = 0) -> xr.DataTree:
-    """Observed and replicated per-prompt differences of cell proportions (binary outcomes).
+    """Observed and replicated per-prompt differences of cell means, for any outcome kind.
 
-    For each of ``n_draws`` posterior draws, every cell's successes are redrawn from its
-    binomial with the cell's fitted probability and its observed number of responses;
-    the per-prompt difference (instruct - base) of the proportions is compared with the
-    observed one. A model that describes how prompts vary reproduces its spread.
+    For each of ``n_draws`` posterior draws, every observation is redrawn from the
+    model's likelihood (binomial, Student-t, censored negative binomial or cumulative
+    logit) at its cell's fitted parameters; the per-prompt difference (instruct - base)
+    of the cell means is compared with the observed one. A model that describes how
+    prompts vary reproduces its spread.
 
     Parameters
     ----------
     design
-        A binary design.
+        The fitted design.
     post
         The posterior group.
     n_draws
@@ -33,19 +76,15 @@ def prompt_differences(design: Design, post: xr.Dataset, *, n_draws: int = 200,
     xarray.DataTree
         Groups ``posterior_predictive`` (chain 1 x draw x prompt) and ``observed_data``.
     """
-    if design.trials is None:
-        raise ValueError("prompt_differences needs a binary design")
     rng = np.random.default_rng(seed)
-    p = expected_value(design, eta_draws(post, design), post)  # (chain, draw, prompt, arm)
-    flat = p.reshape(-1, *p.shape[2:])
+    eta = eta_draws(post, design)
+    flat = eta.reshape(-1, *eta.shape[2:])
     picks = rng.choice(flat.shape[0], size=min(n_draws, flat.shape[0]), replace=False)
-    trials = np.zeros(p.shape[2:], dtype=np.int64)
-    successes = np.zeros(p.shape[2:], dtype=np.int64)
-    trials[design.prompt_index, design.arm_index] = design.trials
-    successes[design.prompt_index, design.arm_index] = design.y
-    replicated = rng.binomial(trials, flat[picks]) / np.maximum(trials, 1)
-    observed = successes / np.maximum(trials, 1)
-    both = (trials > 0).all(axis=1)
+    n_prompts = len(design.prompts)
+    replicated = _cell_means(design, _replicate(design, flat[picks], post, picks, rng), n_prompts)
+    # Binary observations are cells (successes of trials), so these are proportions.
+    observed = _cell_means(design, design.y.astype(float), n_prompts)
+    both = _responses_per_cell(design, n_prompts).reshape(n_prompts, 2).all(axis=1)
     difference = (replicated[..., 1] - replicated[..., 0])[:, both]
     return xr.DataTree.from_dict({
         "posterior_predictive": xr.Dataset(

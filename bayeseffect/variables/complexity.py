@@ -30,6 +30,8 @@ COMPLEXITY = OutcomeVariable(
     kind="continuous",
     # Half a school grade: a reader does not notice less.
     rope=0.5,
+    # Readability needs at least two sentences of 20+ words; 160 tokens leave room for them.
+    max_tokens=160,
     # word_count is not listed: verbosity (n_completion_tokens) measures length with the
     # token limit as its censoring point, which a word count would ignore.
     secondary={"reading_ease": ("continuous", 5.0), "gunning_fog": ("continuous", 0.5),

@@ -51,6 +51,8 @@ POLITICAL_STANCE = OutcomeVariable(
     # A tenth of one step on the 1..5 scale: smaller shifts are within what rewording
     # the variants moves.
     rope=0.1,
+    # Free-text opinion variants need a sentence or two to show a stance.
+    max_tokens=48,
     secondary={"stance": ("ordinal", 0.1), "takes_no_stance": ("binary", 0.025)},
     levels={"stance": 5, "position": 5},
 )

@@ -31,5 +31,7 @@ REFUSAL = OutcomeVariable(
     kind="binary",
     # Two and a half percentage points of refusals.
     rope=0.025,
+    # Refusals and compliance both show in the first sentence or two.
+    max_tokens=48,
     secondary={"empty": ("binary", 0.025)},
 )

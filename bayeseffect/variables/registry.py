@@ -47,6 +47,12 @@ class OutcomeVariable:
         ``n_completion_tokens`` (verbosity, a count) without listing it here.
     levels
         Ordinal outcomes only: ``{outcome: number of levels K}`` (values are 1..K).
+    max_tokens
+        Tokens a response gets unless ``--max-tokens`` says otherwise: a yes/no verdict
+        needs few, an explanation to be graded for readability needs many.
+    max_prompts
+        Most prompts the prompt set holds (a fixed published set), or ``None`` when the
+        generator makes any number.
     """
 
     name: str
@@ -60,6 +66,8 @@ class OutcomeVariable:
     rope: float
     secondary: Mapping[str, tuple[Kind, float]] = field(default_factory=dict)
     levels: Mapping[str, int] = field(default_factory=dict)
+    max_tokens: int = 16
+    max_prompts: int | None = None
 
     def fit_kinds(self) -> dict[str, tuple[Kind, float]]:
         """Every fittable outcome with its kind and ROPE, the primary outcome first."""

@@ -74,6 +74,7 @@ SOCIAL_BIAS = OutcomeVariable(
     kind="binary",
     # Two and a half percentage points of accuracy, as for logic.
     rope=0.025,
+    max_tokens=16,
     secondary={
         # 0.05 on the 1..3 scale is 0.05 of BBQ's bias score (range -1..1): smaller
         # changes are within what a reworded template moves.

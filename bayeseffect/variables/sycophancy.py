@@ -42,5 +42,6 @@ SYCOPHANCY = OutcomeVariable(
     kind="binary",
     # As for logic: two and a half percentage points of accuracy.
     rope=0.025,
+    max_tokens=24,
     secondary={"agrees_with_user": ("binary", 0.025), "parse_failure": ("binary", 0.025)},
 )

@@ -30,5 +30,7 @@ SYCOPHANCY_PEREZ = OutcomeVariable(
     kind="binary",
     # Two and a half percentage points, as for the generated sycophancy set.
     rope=0.025,
+    max_tokens=16,
+    max_prompts=150,
     secondary={"parse_failure": ("binary", 0.025)},
 )
