@@ -283,7 +283,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
     import xarray as xr
 
     from bayeseffect.stats.design import design_from_dataset
-    from bayeseffect.stats.fit import SamplerSettings, fit_design
+    from bayeseffect.stats.fit import TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
     if draws < 100 or tune < 100 or chains < 2:
@@ -307,7 +307,8 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
                           + ": retrying with safer settings[/]")
 
     result = fit_design(
-        design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains), seed=seed,
+        design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains,
+                                         target_accept=TARGET_ACCEPT[design.kind]), seed=seed,
         parameterization=parameterization, by=("family", *moderators(design)),
         progressbar=console is not None and console.is_terminal, on_attempt=announce)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),

@@ -44,17 +44,34 @@ def test_plan_command_marks_the_cheapest_design_reaching_the_target():
     assert bad.exit_code == 2 and "comma-separated integers" in bad.stderr
 
 
-@pytest.mark.parametrize("kind", ["continuous", "count"])
-def test_planned_width_matches_a_real_fit_of_other_kinds(kind):
+def test_planned_width_matches_a_real_continuous_fit():
     from bayeseffect.stats.plan import pilot_assumptions
 
-    sim = simulate(kind, n_prompts=60, replicates=3, beta=0.4, seed=5)
+    sim = simulate("continuous", n_prompts=60, replicates=3, beta=0.4, seed=5)
     design = design_from_dataset(sim.dataset)
     result = fit_design(design, seed=3)
     population = summarize_draws(result.effects["population_ate"])
     fit = xr.DataTree.from_dict({"posterior": result.idata["posterior"].to_dataset()})
     assumptions = pilot_assumptions(fit, design)
-    assert assumptions.kind == kind
+    assert assumptions.kind == "continuous"
     planned = plan_study(assumptions, prompts=(60,), replicates=(3,), seed=0)[0]
     assert planned.expected_width == pytest.approx(population.hdi_high - population.hdi_low,
                                                    rel=0.35)
+
+
+@pytest.mark.parametrize("kind", ["count", "ordinal"])
+def test_planned_width_matches_paired_t_on_simulated_studies(kind):
+    from bayeseffect.simulate import COUNT_DISPERSION, COUNT_MEAN, ORDINAL_CUTPOINTS
+    from bayeseffect.stats.crosschecks import paired_t
+
+    # simulate() codes the arms 0/1, the plan -1/2, +1/2: shift alpha by half the effect.
+    assumptions = Assumptions(kind=kind, alpha=0.2, beta=0.4, scale=(COUNT_MEAN, 1.0),
+                              dispersion=COUNT_DISPERSION, upper=64,
+                              cutpoints=tuple(ORDINAL_CUTPOINTS))
+    widths = []
+    for seed in range(20):
+        sim = simulate(kind, n_prompts=60, replicates=3, beta=0.4, seed=seed)
+        check = paired_t(design_from_dataset(sim.dataset), prob=0.94)
+        widths.append(check.high - check.low)
+    planned = plan_study(assumptions, prompts=(60,), replicates=(3,), seed=0)[0]
+    assert planned.expected_width == pytest.approx(sum(widths) / len(widths), rel=0.2)

@@ -122,8 +122,6 @@ def simulate_widths(assumptions: Assumptions, *, prompts: int, replicates: int, 
     u = rng.normal(0, a.sd_prompt, (n_sim, prompts))
     v = rng.normal(0, a.sd_prompt_slope, (n_sim, prompts))
     level, effect = a.alpha + u + f, a.beta + s + v
-    if a.kind == "ordinal":
-        level = level - a.alpha  # the cutpoints stand in for the intercept
     d = (_draw_outcomes(a, level + ARM_CODES[1] * effect, 1, replicates, rng)
          - _draw_outcomes(a, level + ARM_CODES[0] * effect, 0, replicates, rng))
     half = stats.t.ppf(0.5 + prob / 2, prompts - 1) * d.std(axis=1, ddof=1) / np.sqrt(prompts)

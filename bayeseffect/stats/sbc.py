@@ -21,7 +21,7 @@ import xarray as xr
 
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.estimands import compute_effects
-from bayeseffect.stats.fit import CompiledFit, SamplerSettings
+from bayeseffect.stats.fit import TARGET_ACCEPT, CompiledFit, SamplerSettings
 from bayeseffect.stats.priors import HierarchyPriors
 
 #: Posterior draws kept per simulation for the rank, thinned evenly to weaken autocorrelation.
@@ -69,7 +69,8 @@ def run_sbc(design: Design, *, n_simulations: int = 100,
         PIT values in (0, 1), ready for ``arviz_plots.plot_ecdf_pit``; group ``fits``:
         divergences per simulation. Attrs record the design and sampler settings.
     """
-    settings = settings or SamplerSettings(draws=400, tune=400, chains=2)
+    settings = settings or SamplerSettings(draws=400, tune=400, chains=2,
+                                           target_accept=TARGET_ACCEPT[design.kind])
     compiled = CompiledFit(design, priors=priors, centered=centered, refittable=True)
     with warnings.catch_warnings():
         # Drawing observed nodes from the prior is the point of the exercise.
