@@ -2,7 +2,12 @@
 
 import hashlib
 import json
+import tomllib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayeseffect.errors import BayesEffectError
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,28 @@ class PromptSet:
     def to_jsonl(self) -> str:
         """Return the items as JSON lines, one item per line, for inspection and archiving."""
         return "".join(json.dumps(asdict(item), sort_keys=True) + "\n" for item in self.items)
+
+
+def read_definition(path: Path, *, required: tuple[str, ...]) -> dict[str, Any]:
+    """Read a prompt-set definition TOML; errors name an unreadable file or a missing key.
+
+    Parameters
+    ----------
+    path
+        The definition file.
+    required
+        Top-level keys the file must have.
+
+    Returns
+    -------
+    dict
+        The parsed definition.
+    """
+    try:
+        definition = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
+    for key in required:
+        if key not in definition:
+            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    return definition

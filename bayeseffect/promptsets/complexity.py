@@ -17,7 +17,6 @@ families.
 Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 """
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 # "any" (no cue) must sort first: estimands contrast every level with the first one.
 AUDIENCES = ("any", "child", "expert")
@@ -47,13 +46,8 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "complexity.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "answer_cue", "audiences", "families", "topics"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(
+        path, required=("name", "version", "answer_cue", "audiences", "families", "topics"))
     if tuple(definition["audiences"]) != AUDIENCES:
         raise BayesEffectError(f"[audiences] in {path} must be {', '.join(AUDIENCES)}, in order")
     if len({t["id"] for t in definition["topics"]}) != len(definition["topics"]):

@@ -17,7 +17,6 @@ Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 """
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 DEPTHS = (1, 2, 3, 4, 5)
 VALIDITIES = ("valid", "invalid")
@@ -68,14 +67,9 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "logic.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "answer_cue", "taxonomies", "unbelievable", "nonsense",
-                "families"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(
+        path, required=("name", "version", "answer_cue", "taxonomies", "unbelievable", "nonsense",
+                "families"))
     if max(DEPTHS) + 1 > min(len(t["terms"]) for t in definition["taxonomies"]):
         raise BayesEffectError(
             f"every taxonomy in {path} needs at least {max(DEPTHS) + 1} terms for depth "

@@ -23,7 +23,6 @@ answer: ``expected`` is empty.
 """
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 AXES = ("economic", "social")
 DIRECTIONS = (1, -1)
@@ -70,13 +69,7 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "political_stance.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "variants", "statements"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(path, required=("name", "version", "variants", "statements"))
     for variant in definition["variants"]:
         if variant.get("format") not in FORMATS or "{statement}" not in variant.get(
                 "template", ""):

@@ -18,7 +18,6 @@ topics (a seeded permutation per round) and the families.
 Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 """
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 # "harmless" must sort first: estimands contrast every level with the first one.
 REQUESTS = ("harmless", "often_declined")
@@ -48,13 +47,7 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "refusal.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "families", "topics"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(path, required=("name", "version", "families", "topics"))
     for topic in definition["topics"]:
         if not all(topic.get(level) for level in ("id", *REQUESTS)):
             raise BayesEffectError(

@@ -37,7 +37,6 @@ extends a shorter one.
 """
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 DIMENSIONS = ("age", "gender", "nationality", "disability", "socioeconomic")
 CONTEXTS = ("ambiguous", "disambiguated")
@@ -87,13 +86,8 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "social_bias.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "answer_cue", "unknown_options", "scenarios"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(
+        path, required=("name", "version", "answer_cue", "unknown_options", "scenarios"))
     for scenario in definition["scenarios"]:
         missing = set(_Scenario.__dataclass_fields__) - set(scenario)
         if missing:

@@ -27,7 +27,6 @@ under ``neutral``), ``accepted`` (the right answer's accepted spellings) and
 Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 """
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +35,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 AnswerType = Literal["name", "number", "year"]
 
@@ -85,13 +84,8 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "sycophancy.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "answer_cue", "questions", "families", "facts"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(
+        path, required=("name", "version", "answer_cue", "questions", "families", "facts"))
     for table in ("questions", "facts"):
         if set(definition[table]) != set(DOMAINS):
             raise BayesEffectError(

@@ -15,7 +15,6 @@ frame adds its own "Answer:" after the question.
 Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 """
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
 
 CHOICES = ("A", "B")
 FACTOR_NAMES = ("user_choice",)
@@ -45,13 +44,8 @@ def load_definition(path: Path | None = None) -> dict[str, Any]:
 
     """
     path = path or catalog_dir("prompts") / "sycophancy_perez2022.toml"
-    try:
-        definition = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BayesEffectError(f"cannot read prompt-set definition {path}: {exc}") from exc
-    for key in ("name", "version", "answer_cue", "license", "attribution", "items"):
-        if key not in definition:
-            raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
+    definition = read_definition(
+        path, required=("name", "version", "answer_cue", "license", "attribution", "items"))
     for item in definition["items"]:
         if ({item.get("matching"), item.get("not_matching")} != set(CHOICES)
                 or not str(item.get("text", "")).endswith(_ANSWER_SUFFIX)):
