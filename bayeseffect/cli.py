@@ -93,6 +93,9 @@ def _console() -> Console:
               help="Seed of the prompt set, every response and the fit.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for llama.cpp  [default: cores, at most 4]")
+@click.option("--batch-size", default=16, show_default=True,
+              help="Responses decoded together (replicates of consecutive prompts); part of "
+                   "the configuration, as batching can change the last bits of the logits.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
               help="Run directory [default: runs/<variable>-<config hash>, so rerunning the "
                    "same command resumes it].")
@@ -100,7 +103,7 @@ def _console() -> Console:
               help="Fit and report right after sampling.")
 def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
            prompts: int, replicates: int, max_tokens: int | None, temperature: float, seed: int,
-           threads: int | None, out: Path | None, fit: bool) -> None:
+           threads: int | None, batch_size: int, out: Path | None, fit: bool) -> None:
     """Sample both arms on a variable's prompt set, then fit and report.
 
     Every response is saved the moment it finishes; after Ctrl-C or a crash the same
@@ -112,7 +115,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
 
     console = _console()
     params = SamplingParams(max_tokens=max_tokens or 16, temperature=temperature,
-                            threads=threads if threads is not None else default_threads())
+                            threads=threads if threads is not None else default_threads(),
+                            batch_size=batch_size)
     if variable == "all":
         from bayeseffect.study import sample_all
 

@@ -1,5 +1,6 @@
 """What the sampling loop needs from a model backend, independent of any LLM library."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,9 @@ class SamplingParams:
     threads
         CPU threads; part of the configuration because llama.cpp's results can change
         with the thread count.
+    batch_size
+        Responses decoded together (the replicates of consecutive prompts). Part of the
+        configuration: batched matrix products can round differently from single ones.
 
     """
 
@@ -32,6 +36,7 @@ class SamplingParams:
     top_k: int = 40
     n_ctx: int = 1024
     threads: int = 2
+    batch_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,31 @@ class Completion:
     rendered_prompt_sha256: str
 
 
+@dataclass(frozen=True)
+class Request:
+    """One response to generate.
+
+    Attributes
+    ----------
+    question
+        The item's question (the generator frames it as its arm intends).
+    seed
+        Sampler seed of this response.
+    """
+
+    question: str
+    seed: int
+
+
 class Generator(Protocol):
     """A loaded model that answers questions framed as its arm intends."""
 
-    def generate(self, question: str, *, seed: int) -> Completion:
-        """Generate one response to ``question`` with the sampler seeded by ``seed``."""
+    def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Generate one response per request, in order.
+
+        Each response depends only on its request and on the batch's composition, never
+        on earlier batches.
+        """
         ...
 
     def close(self) -> None:

@@ -226,6 +226,7 @@ def sample_run(
     try:
         summary: SamplingSummary | None = sample_responses(
             prompt_set, arms=ARMS, replicates=replicates, seed=seed,
+            batch_size=params.batch_size,
             open_generator=lambda arm: factory(arm, arms[arm], params),
             journal_path=run_dir / JOURNAL, console=console,
         )
@@ -251,6 +252,8 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
         raise BayesEffectError(f"--temperature must be 0 or more, not {params.temperature}")
     if params.threads < 1:
         raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
+    if params.batch_size < 1:
+        raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
 
 
 def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tune: int = 1000,

@@ -21,9 +21,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bayeseffect.generation import Generator
+from bayeseffect.generation import Generator, Request
 from bayeseffect.journal import JournalWriter, ResponseRecord, read_journal
-from bayeseffect.promptsets.base import PromptSet
+from bayeseffect.promptsets.base import PromptItem, PromptSet
 
 
 def response_seed(seed: int, arm: str, prompt_id: str, replicate: int) -> int:
@@ -86,12 +86,21 @@ def _progress(console: Console | None) -> Progress:
     )
 
 
+Cell = tuple[PromptItem, int]
+
+
+def _batches(cells: list[Cell], size: int) -> list[list[Cell]]:
+    """Split an arm's cells, in design order, into consecutive batches of ``size``."""
+    return [cells[i:i + size] for i in range(0, len(cells), size)]
+
+
 def sample_responses(
     prompt_set: PromptSet,
     *,
     arms: Sequence[str],
     replicates: int,
     seed: int,
+    batch_size: int = 1,
     open_generator: Callable[[str], Generator],
     journal_path: Path,
     console: Console | None = None,
@@ -111,6 +120,11 @@ def sample_responses(
         Responses per (arm, prompt).
     seed
         The run seed; each cell's sampler seed derives from it.
+    batch_size
+        Responses per :meth:`Generator.generate_batch` call. Batches are fixed by the
+        design (consecutive cells of an arm), and a batch with any missing cell is
+        generated whole, journaling only what is missing: a resumed run decodes the same
+        batches as an uninterrupted one, so it gives the same bytes.
     open_generator
         Arm name -> a loaded generator for that arm.
     journal_path
@@ -129,35 +143,46 @@ def sample_responses(
     todo = [(arm, item, r) for arm, item, r in cells if (arm, item.prompt_id, r) not in done]
     already = len(cells) - len(todo)
     tokens, start = 0, time.perf_counter()
+    position = {item.prompt_id: i for i, item in enumerate(prompt_set.items)}
     with JournalWriter(journal_path) as journal, _progress(console) as progress:
         task = progress.add_task("sampling", total=len(cells), completed=already, rate=0.0,
                                  prompts="")
         n_prompts = len(prompt_set.items)
         for arm in arms:
-            arm_todo = [(item, r) for a, item, r in todo if a == arm]
-            if not arm_todo:
+            batches = _batches([(item, r) for a, item, r in cells if a == arm], batch_size)
+            missing = [batch for batch in batches
+                       if any((arm, item.prompt_id, r) not in done for item, r in batch)]
+            if not missing:
                 continue
             progress.update(task, description=f"sampling {arm}")
             generator = open_generator(arm)
-            position = {item.prompt_id: i for i, item in enumerate(prompt_set.items)}
             try:
-                for item, replicate in arm_todo:
-                    progress.update(task, prompts=f"(prompt {position[item.prompt_id] + 1}"
+                for batch in missing:
+                    last = batch[-1][0]
+                    progress.update(task, prompts=f"(prompt {position[last.prompt_id] + 1}"
                                                   f"/{n_prompts})")
-                    cell_seed = response_seed(seed, arm, item.prompt_id, replicate)
+                    seeds = [response_seed(seed, arm, item.prompt_id, r) for item, r in batch]
                     t0 = time.perf_counter()
-                    completion = generator.generate(item.question, seed=cell_seed)
-                    journal.append(ResponseRecord(
-                        arm=arm, prompt_id=item.prompt_id, replicate=replicate, seed=cell_seed,
-                        text=completion.text, n_prompt_tokens=completion.n_prompt_tokens,
-                        n_completion_tokens=completion.n_completion_tokens,
-                        finish_reason=completion.finish_reason,
-                        rendered_prompt_sha256=completion.rendered_prompt_sha256,
-                        seconds=round(time.perf_counter() - t0, 4),
-                    ))
-                    tokens += completion.n_completion_tokens
+                    completions = generator.generate_batch(
+                        [Request(item.question, s) for (item, _), s in zip(batch, seeds,
+                                                                          strict=True)])
+                    seconds = (time.perf_counter() - t0) / len(batch)
+                    for (item, r), cell_seed, completion in zip(batch, seeds, completions,
+                                                                strict=True):
+                        if (arm, item.prompt_id, r) in done:
+                            continue  # regenerated only to keep the batch's layout
+                        journal.append(ResponseRecord(
+                            arm=arm, prompt_id=item.prompt_id, replicate=r, seed=cell_seed,
+                            text=completion.text, n_prompt_tokens=completion.n_prompt_tokens,
+                            n_completion_tokens=completion.n_completion_tokens,
+                            finish_reason=completion.finish_reason,
+                            rendered_prompt_sha256=completion.rendered_prompt_sha256,
+                            seconds=round(seconds, 4),
+                        ))
+                        tokens += completion.n_completion_tokens
+                        progress.update(task, advance=1)
                     elapsed = time.perf_counter() - start
-                    progress.update(task, advance=1, rate=tokens / elapsed if elapsed else 0.0)
+                    progress.update(task, rate=tokens / elapsed if elapsed else 0.0)
             finally:
                 generator.close()
     return SamplingSummary(already_done=already, generated=len(todo), total=len(cells),

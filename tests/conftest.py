@@ -64,6 +64,9 @@ class FakeGenerator:
                           n_completion_tokens=len(text.split()), finish_reason="stop",
                           rendered_prompt_sha256=hashlib.sha256(question.encode()).hexdigest())
 
+    def generate_batch(self, requests):
+        return [self.generate(r.question, seed=r.seed) for r in requests]
+
     def close(self) -> None:
         self.closed = True
 

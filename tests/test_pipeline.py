@@ -9,6 +9,7 @@ from conftest import FakeFactory
 from bayeseffect.contract import validate_dataset
 from bayeseffect.dataset import load_dataset
 from bayeseffect.errors import BayesEffectError
+from bayeseffect.generation import SamplingParams
 from bayeseffect.pipeline import sample_run
 
 
@@ -37,12 +38,32 @@ def test_dataset_follows_the_contract(tiny_pair, tmp_path):
 
 def test_interrupted_run_saves_partial_dataset_and_resumes(tiny_pair, tmp_path):
     out = tmp_path / "run"
+    one_at_a_time = SamplingParams(batch_size=1)
     with pytest.raises(KeyboardInterrupt):
-        _run(tiny_pair, out, open_generator=FakeFactory(fail_after=5))
+        _run(tiny_pair, out, params=one_at_a_time, open_generator=FakeFactory(fail_after=5))
     partial = load_dataset(out / "dataset.nc")
     assert int(partial["completed"].sum()) == 5
     assert np.isnan(partial["correct"].values[~partial["completed"].values]).all()
-    _run(tiny_pair, out)
+    _run(tiny_pair, out, params=one_at_a_time)
+    assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == 24
+
+
+def test_a_resumed_batch_is_regenerated_whole_and_journaled_once(tiny_pair, tmp_path):
+    out = tmp_path / "run"
+    batches_of_4 = SamplingParams(batch_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tiny_pair, out, params=batches_of_4, open_generator=FakeFactory(fail_after=5))
+    # The second batch was interrupted mid-way: only the first batch is saved.
+    assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == 4
+    journal = out / "responses.jsonl"
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:3]))
+    factory = FakeFactory()
+    _run(tiny_pair, out, params=batches_of_4, open_generator=factory)
+    # 21 cells were missing, but the first batch lacks only one: it is decoded whole
+    # (4 requests, layout unchanged), then the 5 untouched batches.
+    assert sum(g.calls for g in factory.opened) == 4 + 20
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 24
     assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == 24
 
 

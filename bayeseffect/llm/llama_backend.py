@@ -2,14 +2,14 @@
 
 import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Completion, SamplingParams
+from bayeseffect.generation import Completion, Request, SamplingParams
 from bayeseffect.model_catalog import Prompting
 
 
@@ -172,6 +172,10 @@ class LlamaCppGenerator:
             finish_reason=choice["finish_reason"] or "stop",
             rendered_prompt_sha256=hashlib.sha256(frame.prompt.encode("utf-8")).hexdigest(),
         )
+
+    def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Generate one response per request, one after another."""
+        return [self.generate(r.question, seed=r.seed) for r in requests]
 
     def close(self) -> None:
         """Free the model."""
