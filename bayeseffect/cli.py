@@ -93,6 +93,15 @@ def _console() -> Console:
               help="Seed of the prompt set, every response and the fit.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for llama.cpp  [default: cores, at most 4]")
+@click.option("--backend", type=click.Choice(["llama", "openai"]), default="llama",
+              show_default=True,
+              help="llama: load the GGUF files here with llama-cpp-python; openai: send requests "
+                   "to OpenAI-compatible servers (llama-cpp-python's, llama-server, vLLM) that "
+                   "serve the same files (still hashed here for provenance).")
+@click.option("--base-url", metavar="URL", help="openai backend: the base model's server.")
+@click.option("--instruct-url", metavar="URL", help="openai backend: the instruct model's server.")
+@click.option("--concurrency", default=4, show_default=True,
+              help="openai backend: requests in flight per server.")
 @click.option("--batch-size", default=16, show_default=True,
               help="Responses decoded together (replicates of consecutive prompts); part of "
                    "the configuration, as batching can change the last bits of the logits.")
@@ -103,7 +112,8 @@ def _console() -> Console:
               help="Fit and report right after sampling.")
 def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
            prompts: int, replicates: int, max_tokens: int | None, temperature: float, seed: int,
-           threads: int | None, batch_size: int, out: Path | None, fit: bool) -> None:
+           threads: int | None, backend: str, base_url: str | None, instruct_url: str | None,
+           concurrency: int, batch_size: int, out: Path | None, fit: bool) -> None:
     """Sample both arms on a variable's prompt set, then fit and report.
 
     Every response is saved the moment it finishes; after Ctrl-C or a crash the same
@@ -117,6 +127,13 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     params = SamplingParams(max_tokens=max_tokens or 16, temperature=temperature,
                             threads=threads if threads is not None else default_threads(),
                             batch_size=batch_size)
+    servers = None
+    if backend == "openai":
+        if not base_url or not instruct_url:
+            raise BayesEffectError("--backend openai needs --base-url and --instruct-url")
+        servers = {"base": base_url, "instruct": instruct_url}
+    elif base_url or instruct_url:
+        raise BayesEffectError("--base-url/--instruct-url only apply with --backend openai")
     if variable == "all":
         from bayeseffect.study import sample_all
 
@@ -125,7 +142,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
                                    "gets its own run under runs/")
         _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct, prompts=prompts,
                                 replicates=replicates, seed=seed, params=params,
-                                own_max_tokens=max_tokens is None, fit=fit, console=console)
+                                own_max_tokens=max_tokens is None, fit=fit, console=console,
+                                servers=servers, concurrency=concurrency)
         if any(not r.passed for r in rows):
             sys.exit(EXIT_DIAGNOSTICS)
         return
@@ -133,7 +151,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         params = replace(params, max_tokens=get_variable(variable).max_tokens)
     run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
                          replicates=replicates, seed=seed, params=params, out=out,
-                         console=console)
+                         console=console, servers=servers, concurrency=concurrency)
     if fit:
         _fit_and_report(run_dir, seed=seed, console=console)
     else:

@@ -23,6 +23,7 @@ from bayeseffect.model_catalog import (
     ARMS,
     DEFAULT_PAIR,
     PairSpec,
+    Prompting,
     ResolvedArm,
     check_gguf_file,
     load_pair,
@@ -78,9 +79,34 @@ def _llm_layer() -> Any:
     return llama_backend
 
 
+def _server_generators(servers: dict[str, str], *, params: SamplingParams, concurrency: int
+                       ) -> tuple[Callable[[str, ResolvedArm, SamplingParams], Generator],
+                                  dict[str, str]]:
+    """Open each arm's server once (failing fast when one is down) and describe them."""
+    from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator
+
+    if set(servers) != set(ARMS):
+        raise BayesEffectError("the openai backend needs both --base-url and --instruct-url")
+    if concurrency < 1:
+        raise BayesEffectError(f"--concurrency must be at least 1, not {concurrency}")
+    models = {arm: OpenAICompatibleGenerator(url, model=None, prompting=Prompting("chat"),
+                                             params=params, concurrency=1).model
+              for arm, url in servers.items()}
+
+    def open_server(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
+        return OpenAICompatibleGenerator(servers[arm], model=models[arm],
+                                         prompting=resolved.prompting, params=p,
+                                         concurrency=concurrency)
+
+    described = "; ".join(f"{arm}: {servers[arm]} serving {models[arm]!r}" for arm in ARMS)
+    return open_server, {"llama_cpp_python_version": "remote", "llama_cpp_version": "remote",
+                         "llama_cpp_system_info": f"OpenAI-compatible servers ({described})"}
+
+
 def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
               arms: dict[str, ResolvedArm], check: PairCheck, replicates: int, seed: int,
-              params: SamplingParams, versions: dict[str, str]) -> dict[str, Any]:
+              params: SamplingParams, versions: dict[str, str],
+              servers: dict[str, str] | None = None) -> dict[str, Any]:
     determinants = {
         "variable": variable,
         "prompt_set": {"name": prompt_set.name, "version": prompt_set.version,
@@ -93,6 +119,10 @@ def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
                    for arm, a in arms.items()},
         "llama_cpp_python_version": versions["llama_cpp_python_version"],
     }
+    if servers is not None:
+        # Another engine answers: its responses must never mix with local ones.
+        determinants["backend"] = {"kind": "openai", "servers": dict(sorted(servers.items())),
+                                   "described": versions["llama_cpp_system_info"]}
     return {
         "fingerprint": fingerprint(determinants),
         "determinants": determinants,
@@ -146,6 +176,8 @@ def sample_run(
     out: Path | None = None,
     runs_root: Path = DEFAULT_RUNS_ROOT,
     console: Console | None = None,
+    servers: dict[str, str] | None = None,
+    concurrency: int = 4,
     open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
 ) -> Path:
     """Generate and score every response of a run; resume it when it already exists.
@@ -176,6 +208,12 @@ def sample_run(
         Parent folder of default run directories.
     console
         Where progress and messages go; ``None`` is silent.
+    servers
+        ``{"base": URL, "instruct": URL}``: generate through OpenAI-compatible servers
+        (the ``openai`` backend) that serve the pair's files, instead of loading them here.
+        The files are still hashed and checked locally for provenance.
+    concurrency
+        Requests in flight per server (``openai`` backend).
     open_generator
         ``(arm, resolved_arm, params) -> Generator``; llama-cpp-python when omitted.
 
@@ -200,7 +238,10 @@ def sample_run(
             "use a GGUF that carries tokenizer.chat_template, or a catalog entry with "
             "frame = 'completion' for the instruct arm"
         )
-    if open_generator is None:
+    if servers is not None:
+        open_generator, versions = _server_generators(servers, params=params,
+                                                      concurrency=concurrency)
+    elif open_generator is None:
         backend = _llm_layer()
         versions = backend.llama_versions()
 
@@ -211,7 +252,8 @@ def sample_run(
         versions = {"llama_cpp_python_version": "none", "llama_cpp_version": "none",
                     "llama_cpp_system_info": "custom generator"}
     manifest = _manifest(var.name, prompt_set, spec=spec, arms=arms, check=check,
-                         replicates=replicates, seed=seed, params=params, versions=versions)
+                         replicates=replicates, seed=seed, params=params, versions=versions,
+                         servers=servers)
     run_dir = out or runs_root / f"{var.name}-{manifest['fingerprint'][:10]}"
     resumed = prepare_run_dir(run_dir, manifest)
     if not resumed:

@@ -72,6 +72,8 @@ def sample_all(
     tune: int = 1000,
     chains: int = 4,
     console: Console | None = None,
+    servers: dict[str, str] | None = None,
+    concurrency: int = 4,
     open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
 ) -> tuple[list[Path], list[StudyRow], Path | None]:
     """Sample every registered variable, then fit and tabulate their effects.
@@ -94,6 +96,8 @@ def sample_all(
         Sampler settings of each fit.
     console
         Where progress and the table go.
+    servers, concurrency
+        OpenAI-compatible servers per arm and requests in flight (the ``openai`` backend).
     open_generator
         A custom generator factory (tests); llama-cpp-python when omitted.
 
@@ -113,8 +117,8 @@ def sample_all(
         n = min(prompts, variable.max_prompts or prompts)
         run_dirs.append(sample_run(name, pair=pair, base=base, instruct=instruct, prompts=n,
                                    replicates=replicates, seed=seed, params=own,
-                                   runs_root=runs_root, console=console,
-                                   open_generator=open_generator))
+                                   runs_root=runs_root, console=console, servers=servers,
+                                   concurrency=concurrency, open_generator=open_generator))
     if not fit:
         return run_dirs, [], None
     rows = []

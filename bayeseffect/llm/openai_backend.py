@@ -1,0 +1,141 @@
+"""Generation through any OpenAI-compatible server: llama-cpp-python's, llama-server, vLLM.
+
+The base arm uses ``/v1/completions`` with the arm's completion frame applied here; the
+instruct arm uses ``/v1/chat/completions`` and the server applies the model's chat
+template. Requests of a batch go out concurrently through a bounded pool; transient
+failures (connection resets, 429 and 5xx answers) are retried with exponential backoff;
+a server that cannot be reached at all is a one-line error before any work is lost.
+
+Only the standard library is used, so this backend adds no dependency.
+"""
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.generation import Completion, Request, SamplingParams
+from bayeseffect.model_catalog import Prompting
+
+#: HTTP statuses worth retrying: rate limiting and server-side trouble.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class ServerError(BayesEffectError):
+    """The server answered in a way that retrying will not fix."""
+
+
+class OpenAICompatibleGenerator:
+    """One arm served by an OpenAI-compatible HTTP server.
+
+    Parameters
+    ----------
+    base_url
+        The server's root, e.g. ``http://127.0.0.1:8000`` (``/v1`` is appended when absent).
+    model
+        The model name the server knows; ``None`` takes the first one it lists.
+    prompting
+        How this arm is prompted (``completion`` or ``chat`` frame).
+    params
+        Sampling settings (``threads`` is the server's business and is not sent).
+    concurrency
+        Requests in flight at once.
+    retries
+        Attempts after the first for a transient failure.
+    timeout
+        Seconds to wait for one response.
+    backoff
+        First retry delay in seconds; doubled on each further retry.
+    """
+
+    def __init__(self, base_url: str, *, model: str | None, prompting: Prompting,
+                 params: SamplingParams, concurrency: int = 4, retries: int = 4,
+                 timeout: float = 120.0, backoff: float = 0.5) -> None:
+        root = base_url.rstrip("/")
+        self.api = root if root.endswith("/v1") else f"{root}/v1"
+        self.prompting = prompting
+        self.params = params
+        self.retries = retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.model = model or self.served_models()[0]
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+
+    def served_models(self) -> list[str]:
+        """Return the model names the server lists (``GET /v1/models``)."""
+        listing = self._call("GET", "/models", None)
+        names = [str(m.get("id")) for m in listing.get("data", []) if m.get("id")]
+        if not names:
+            raise ServerError(f"the server at {self.api} lists no models")
+        return names
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(f"{self.api}{path}", data=data, method=method,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    answer: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+                    return answer
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")[:200]
+                if exc.code not in TRANSIENT_STATUSES or attempt == self.retries:
+                    raise ServerError(f"the server at {self.api} answered {exc.code} to "
+                                      f"{method} {path}: {detail}") from exc
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+                if attempt == self.retries:
+                    reason = getattr(exc, "reason", exc)
+                    raise BayesEffectError(
+                        f"cannot reach the server at {self.api} ({reason}); is it running? "
+                        "check --base-url / --instruct-url") from exc
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def _body(self, request: Request) -> tuple[str, dict[str, Any], str]:
+        p = self.params
+        common: dict[str, Any] = {"model": self.model, "max_tokens": p.max_tokens,
+                                  "temperature": p.temperature, "top_p": p.top_p,
+                                  "top_k": p.top_k, "seed": request.seed}
+        if self.prompting.frame == "completion":
+            prompt = self.prompting.template.format(question=request.question)
+            body = {**common, "prompt": prompt, "stop": list(self.prompting.stop) or None}
+            return "/completions", body, prompt
+        messages = [{"role": "user", "content": request.question}]
+        if self.prompting.system:
+            messages.insert(0, {"role": "system", "content": self.prompting.system})
+        # The server renders the chat template; its input is what we can identify.
+        return "/chat/completions", {**common, "messages": messages}, json.dumps(messages)
+
+    def _one(self, request: Request) -> Completion:
+        path, body, rendered = self._body(request)
+        answer = self._call("POST", path, body)
+        try:
+            choice = answer["choices"][0]
+            text = choice["text"] if "text" in choice else choice["message"]["content"]
+            usage = answer.get("usage", {})
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ServerError(f"the server at {self.api} sent an answer without choices: "
+                              f"{str(answer)[:200]}") from exc
+        return Completion(
+            text=text or "",
+            n_prompt_tokens=int(usage.get("prompt_tokens", -1)),
+            n_completion_tokens=int(usage.get("completion_tokens", -1)),
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            rendered_prompt_sha256=hashlib.sha256(rendered.encode("utf-8")).hexdigest(),
+        )
+
+    def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Send the batch's requests concurrently; completions come back in request order."""
+        return list(self._pool.map(self._one, requests))
+
+    def close(self) -> None:
+        """Stop the request pool."""
+        self._pool.shutdown(wait=True)
