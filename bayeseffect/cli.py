@@ -102,6 +102,9 @@ def _console() -> Console:
 @click.option("--instruct-url", metavar="URL", help="openai backend: the instruct model's server.")
 @click.option("--concurrency", default=4, show_default=True,
               help="openai backend: requests in flight per server.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Reuse responses generated before by any run with the same model file, "
+                   "options, question, seed and batch (~/.cache/bayeseffect/responses.sqlite).")
 @click.option("--batch-size", default=16, show_default=True,
               help="Responses decoded together (replicates of consecutive prompts); part of "
                    "the configuration, as batching can change the last bits of the logits.")
@@ -113,7 +116,8 @@ def _console() -> Console:
 def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
            prompts: int, replicates: int, max_tokens: int | None, temperature: float, seed: int,
            threads: int | None, backend: str, base_url: str | None, instruct_url: str | None,
-           concurrency: int, batch_size: int, out: Path | None, fit: bool) -> None:
+           concurrency: int, cache: bool, batch_size: int, out: Path | None,
+           fit: bool) -> None:
     """Sample both arms on a variable's prompt set, then fit and report.
 
     Every response is saved the moment it finishes; after Ctrl-C or a crash the same
@@ -127,6 +131,9 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     params = SamplingParams(max_tokens=max_tokens or 16, temperature=temperature,
                             threads=threads if threads is not None else default_threads(),
                             batch_size=batch_size)
+    from bayeseffect.response_cache import default_cache_path
+
+    cache_path = default_cache_path() if cache else None
     servers = None
     if backend == "openai":
         if not base_url or not instruct_url:
@@ -143,7 +150,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct, prompts=prompts,
                                 replicates=replicates, seed=seed, params=params,
                                 own_max_tokens=max_tokens is None, fit=fit, console=console,
-                                servers=servers, concurrency=concurrency)
+                                servers=servers, concurrency=concurrency, cache=cache_path)
         if any(not r.passed for r in rows):
             sys.exit(EXIT_DIAGNOSTICS)
         return
@@ -151,7 +158,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         params = replace(params, max_tokens=get_variable(variable).max_tokens)
     run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
                          replicates=replicates, seed=seed, params=params, out=out,
-                         console=console, servers=servers, concurrency=concurrency)
+                         console=console, servers=servers, concurrency=concurrency,
+                         cache=cache_path)
     if fit:
         _fit_and_report(run_dir, seed=seed, console=console)
     else:

@@ -32,6 +32,7 @@ from bayeseffect.model_catalog import (
 )
 from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
+from bayeseffect.response_cache import ResponseCache
 from bayeseffect.runs import (
     DATASET,
     JOURNAL,
@@ -178,6 +179,7 @@ def sample_run(
     console: Console | None = None,
     servers: dict[str, str] | None = None,
     concurrency: int = 4,
+    cache: Path | None = None,
     open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
 ) -> Path:
     """Generate and score every response of a run; resume it when it already exists.
@@ -214,6 +216,9 @@ def sample_run(
         The files are still hashed and checked locally for provenance.
     concurrency
         Requests in flight per server (``openai`` backend).
+    cache
+        The response cache file (see :mod:`bayeseffect.response_cache`); ``None`` uses
+        none. Never used with a custom ``open_generator``, whose identity is unknown.
     open_generator
         ``(arm, resolved_arm, params) -> Generator``; llama-cpp-python when omitted.
 
@@ -238,6 +243,7 @@ def sample_run(
             "use a GGUF that carries tokenizer.chat_template, or a catalog entry with "
             "frame = 'completion' for the instruct arm"
         )
+    custom = open_generator is not None and servers is None
     if servers is not None:
         open_generator, versions = _server_generators(servers, params=params,
                                                       concurrency=concurrency)
@@ -265,14 +271,20 @@ def sample_run(
         console.print(f"{'Resuming' if resumed else 'Starting'} run {run_dir} "
                       f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
     factory = open_generator
+    response_cache = None if cache is None or custom else ResponseCache(cache)
+    context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
+                     "versions": versions, "params": asdict(params)}
+               for arm, a in arms.items()}
     try:
         summary: SamplingSummary | None = sample_responses(
             prompt_set, arms=ARMS, replicates=replicates, seed=seed,
-            batch_size=params.batch_size,
+            batch_size=params.batch_size, cache=response_cache, cache_context=context,
             open_generator=lambda arm: factory(arm, arms[arm], params),
             journal_path=run_dir / JOURNAL, console=console,
         )
     finally:
+        if response_cache is not None:
+            response_cache.close()
         # Even after an interrupt, the dataset reflects every response journaled so far.
         records = read_journal(run_dir / JOURNAL)
         ds = build_dataset(prompt_set, records, variable=var, replicates=replicates,
@@ -280,7 +292,9 @@ def sample_run(
         save_dataset(ds, run_dir / DATASET)
     if console is not None and summary is not None and summary.generated:
         console.print(f"Generated {summary.generated} responses "
-                      f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
+                      + (f"({summary.from_cache} from the response cache) "
+                         if summary.from_cache else "")
+                      + f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
                       f"dataset saved to {run_dir / DATASET}")
     return run_dir
 

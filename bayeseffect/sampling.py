@@ -7,9 +7,10 @@ for real models.
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -24,6 +25,7 @@ from rich.progress import (
 from bayeseffect.generation import Generator, Request
 from bayeseffect.journal import JournalWriter, ResponseRecord, read_journal
 from bayeseffect.promptsets.base import PromptItem, PromptSet
+from bayeseffect.response_cache import ResponseCache, cell_key
 
 
 def response_seed(seed: int, arm: str, prompt_id: str, replicate: int) -> int:
@@ -62,6 +64,8 @@ class SamplingSummary:
         Tokens generated now.
     seconds
         Wall time spent generating now.
+    from_cache
+        Responses of this call taken from the response cache (counted in ``generated``).
 
     """
 
@@ -70,6 +74,7 @@ class SamplingSummary:
     total: int
     completion_tokens: int
     seconds: float
+    from_cache: int = 0
 
 
 def _progress(console: Console | None) -> Progress:
@@ -104,6 +109,8 @@ def sample_responses(
     open_generator: Callable[[str], Generator],
     journal_path: Path,
     console: Console | None = None,
+    cache: ResponseCache | None = None,
+    cache_context: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SamplingSummary:
     """Generate every missing response of the design and append each to the journal.
 
@@ -131,6 +138,12 @@ def sample_responses(
         The journal file.
     console
         Where the progress bar is drawn; ``None`` hides it.
+    cache
+        Responses generated before, by any run; a batch found whole in it is not decoded
+        again (and its model is not even loaded).
+    cache_context
+        Per arm, what determines its responses besides question, seed and batch (see
+        :func:`bayeseffect.response_cache.cell_key`); required with ``cache``.
 
     Returns
     -------
@@ -142,7 +155,7 @@ def sample_responses(
     cells = [(arm, item, r) for arm in arms for item in prompt_set.items for r in range(replicates)]
     todo = [(arm, item, r) for arm, item, r in cells if (arm, item.prompt_id, r) not in done]
     already = len(cells) - len(todo)
-    tokens, start = 0, time.perf_counter()
+    tokens, start, from_cache = 0, time.perf_counter(), 0
     position = {item.prompt_id: i for i, item in enumerate(prompt_set.items)}
     with JournalWriter(journal_path) as journal, _progress(console) as progress:
         task = progress.add_task("sampling", total=len(cells), completed=already, rate=0.0,
@@ -155,24 +168,34 @@ def sample_responses(
             if not missing:
                 continue
             progress.update(task, description=f"sampling {arm}")
-            generator = open_generator(arm)
+            generator: Generator | None = None
             try:
                 for batch in missing:
                     last = batch[-1][0]
                     progress.update(task, prompts=f"(prompt {position[last.prompt_id] + 1}"
                                                   f"/{n_prompts})")
-                    seeds = [response_seed(seed, arm, item.prompt_id, r) for item, r in batch]
+                    requests = [Request(item.question, response_seed(seed, arm, item.prompt_id, r))
+                                for item, r in batch]
+                    keys = ([cell_key(cache_context[arm], q, requests) for q in requests]
+                            if cache is not None and cache_context is not None else [])
+                    cached = cache.get_many(keys) if cache is not None else {}
                     t0 = time.perf_counter()
-                    completions = generator.generate_batch(
-                        [Request(item.question, s) for (item, _), s in zip(batch, seeds,
-                                                                          strict=True)])
+                    if keys and len(cached) == len(keys):
+                        completions = [cached[k] for k in keys]
+                        from_cache += len(batch)
+                    else:
+                        if generator is None:
+                            generator = open_generator(arm)
+                        completions = generator.generate_batch(requests)
+                        if cache is not None and keys:
+                            cache.put_many(dict(zip(keys, completions, strict=True)))
                     seconds = (time.perf_counter() - t0) / len(batch)
-                    for (item, r), cell_seed, completion in zip(batch, seeds, completions,
-                                                                strict=True):
+                    for (item, r), request, completion in zip(batch, requests, completions,
+                                                              strict=True):
                         if (arm, item.prompt_id, r) in done:
                             continue  # regenerated only to keep the batch's layout
                         journal.append(ResponseRecord(
-                            arm=arm, prompt_id=item.prompt_id, replicate=r, seed=cell_seed,
+                            arm=arm, prompt_id=item.prompt_id, replicate=r, seed=request.seed,
                             text=completion.text, n_prompt_tokens=completion.n_prompt_tokens,
                             n_completion_tokens=completion.n_completion_tokens,
                             finish_reason=completion.finish_reason,
@@ -184,6 +207,8 @@ def sample_responses(
                     elapsed = time.perf_counter() - start
                     progress.update(task, rate=tokens / elapsed if elapsed else 0.0)
             finally:
-                generator.close()
+                if generator is not None:
+                    generator.close()
     return SamplingSummary(already_done=already, generated=len(todo), total=len(cells),
-                           completion_tokens=tokens, seconds=time.perf_counter() - start)
+                           completion_tokens=tokens, seconds=time.perf_counter() - start,
+                           from_cache=from_cache)

@@ -74,6 +74,7 @@ def sample_all(
     console: Console | None = None,
     servers: dict[str, str] | None = None,
     concurrency: int = 4,
+    cache: Path | None = None,
     open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
 ) -> tuple[list[Path], list[StudyRow], Path | None]:
     """Sample every registered variable, then fit and tabulate their effects.
@@ -98,6 +99,8 @@ def sample_all(
         Where progress and the table go.
     servers, concurrency
         OpenAI-compatible servers per arm and requests in flight (the ``openai`` backend).
+    cache
+        The response cache file, or ``None``.
     open_generator
         A custom generator factory (tests); llama-cpp-python when omitted.
 
@@ -118,7 +121,8 @@ def sample_all(
         run_dirs.append(sample_run(name, pair=pair, base=base, instruct=instruct, prompts=n,
                                    replicates=replicates, seed=seed, params=own,
                                    runs_root=runs_root, console=console, servers=servers,
-                                   concurrency=concurrency, open_generator=open_generator))
+                                   concurrency=concurrency, cache=cache,
+                                   open_generator=open_generator))
     if not fit:
         return run_dirs, [], None
     rows = []

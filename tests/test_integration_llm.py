@@ -48,3 +48,24 @@ def test_fit_and_report_on_real_responses(real_run):
     report = report_run(real_run)
     assert "NOT the effect" in report["cross_family_warning"]
     assert (real_run / "report" / "total_effect.png").exists()
+
+
+def test_the_response_cache_redoes_only_what_changed(tmp_path):
+    from bayeseffect.response_cache import ResponseCache
+
+    cache = tmp_path / "cache.sqlite"
+    # One prompt's replicates per batch, so a longer prompt set keeps the earlier batches.
+    params = SamplingParams(max_tokens=6, temperature=0.8, threads=2, batch_size=2)
+    first = sample_run("logic", prompts=2, replicates=2, seed=3, params=params,
+                       out=tmp_path / "a", cache=cache)
+    stored = ResponseCache(cache)
+    assert len(stored) == 8
+    longer = sample_run("logic", prompts=3, replicates=2, seed=3, params=params,
+                        out=tmp_path / "b", cache=cache)
+    assert len(stored) == 12  # only the new prompt's 2 x 2 responses were generated
+    old, new = read_journal(first / "responses.jsonl"), read_journal(longer / "responses.jsonl")
+    assert all(new[key].text == record.text for key, record in old.items())
+    sample_run("logic", prompts=2, replicates=2, seed=3, out=tmp_path / "c", cache=cache,
+               params=SamplingParams(max_tokens=5, temperature=0.8, threads=2, batch_size=2))
+    assert len(stored) == 20  # a changed option redoes every response
+    stored.close()

@@ -12,7 +12,9 @@ from bayeseffect.journal import read_journal
 
 pytestmark = pytest.mark.llm
 ARGS = ["sample", "--variable", "logic", "--prompts", "6", "--replicates", "2",
-        "--max-tokens", "8", "--threads", "2", "--seed", "5", "--no-fit"]
+        "--max-tokens", "8", "--threads", "2", "--seed", "5", "--no-fit",
+        # Without the cache, the killed run must really decode what the first one did.
+        "--no-cache"]
 
 
 def _command(out):
