@@ -225,11 +225,13 @@ def fit(run_dir: Path, outcome: str | None, draws: int, tune: int, chains: int, 
 @click.option("--rope", type=float, default=None,
               help="Half-width of the region of practical equivalence around 0, in outcome "
                    "units  [default: the variable's own, e.g. 0.025 for logic]")
-@click.option("--by", "by", default="family", show_default=True, metavar="FACTOR",
+@click.option("--by", "by", default=None, metavar="FACTOR",
               help="Report the effect within each level of a prompt factor (e.g. depth, "
-                   "validity, content, family) and the contrasts between levels.")
+                   "validity, content, family) and the contrasts between levels  [default: "
+                   "the prompt set's leading factor: depth for logic, condition for "
+                   "sycophancy, dimension for social_bias, axis for political_stance]")
 def report(run_dir: Path, outcome: str | None, hdi_prob: float, rope: float | None,
-           by: str) -> None:
+           by: str | None) -> None:
     """Print RUN_DIR's effects and write report/summary.json and the ArviZ plots.
 
     The report gives the sample ATE (these prompts) and the population ATE (new prompts

@@ -405,7 +405,7 @@ def moderators(design: Any) -> tuple[str, ...]:
 
 
 def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0.94,
-               rope: float | None = None, by: str = "family",
+               rope: float | None = None, by: str | None = None,
                console: Console | None = None) -> dict[str, Any]:
     """Print a fitted outcome's effects and write its ``summary.json`` and PNG plots.
 
@@ -422,7 +422,9 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
         Half-width of the region of practical equivalence; the outcome's default when
         omitted.
     by
-        Prompt factor (or ``family``) whose levels get their own effects and contrasts.
+        Prompt factor (or ``family``) whose levels get their own effects and contrasts;
+        the prompt set's leading factor when omitted (``depth`` for logic, ``condition``
+        for sycophancy, ``dimension`` for social_bias, ``axis`` for political_stance).
     console
         Where the table is printed.
 
@@ -466,6 +468,11 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     if "effects" not in fit.children:
         raise BayesEffectError(f"{posterior_file} was written by an older bayeseffect; "
                                f"refit it with `bayeseffect fit {run_dir}`")
+    if by is None:
+        # The prompt set's leading factor is its main moderator (depth, condition, axis...).
+        leading = [f for f in str(ds.attrs.get("factors", "")).split(",")
+                   if f and f"effect_by_{f}" in fit["effects"]]
+        by = leading[0] if leading else "family"
     if f"effect_by_{by}" not in fit["effects"]:
         import difflib
 
