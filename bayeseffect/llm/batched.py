@@ -1,20 +1,31 @@
 """Many sequences decoded together through llama.cpp's batch API.
 
-One llama.cpp context holds ``n_seq`` sequences, each with its own ``n_ctx_seq`` cells of
-KV cache. A call decodes a batch of tokenized prompts: each distinct prompt is evaluated
-once (all distinct prompts in the same ``llama_decode`` calls), its KV copied to every
-other sequence with the same prompt, and then every live sequence advances one token per
-``llama_decode``. Sampling runs in C: each sequence has its own llama.cpp sampler chain
-seeded with its own seed, so it never depends on which other sequences share the batch
-beyond the floating-point effects of the batch's shape.
+One llama.cpp context holds up to ``n_seq`` sequences in a unified KV cache. A call takes
+a batch of tokenized prompts and
+
+1. evaluates the tokens every distinct prompt starts with (BOS, a chat template's system
+   preamble) once, as cells shared by all of their sequences;
+2. evaluates the rest of each distinct prompt, all prompts side by side in the same
+   ``llama_decode`` calls, with logits only after each prompt's last token;
+3. copies each prompt's sequence to its replicates (in a unified cache this adds sequence
+   ids to the cells: nothing is recomputed or moved);
+4. advances every live sequence by one token per ``llama_decode``, each sampled in C by its
+   own llama.cpp sampler chain, seeded with its request's seed.
+
+Every call starts from an empty cache and lays out its cells in the same order, so the
+same requests with the same threads give the same bytes, whatever ran before.
 """
 
 import ctypes
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
+import numpy as np
+import numpy.typing as npt
+from llama_cpp._internals import LlamaContext
 
 from bayeseffect.errors import BayesEffectError
 
@@ -48,7 +59,8 @@ class SequenceResult:
     text
         The generated text, cut before a stop string.
     n_completion_tokens
-        Tokens sampled, the end-of-generation token excluded.
+        Tokens sampled, an end-of-generation token excluded (as ``create_completion``
+        counts them).
     finish_reason
         ``stop`` (end-of-generation token or stop string) or ``length``.
 
@@ -68,7 +80,7 @@ class Decoding:
     max_tokens
         Tokens sampled at most per sequence.
     temperature
-        Softmax temperature; 0 means greedy.
+        Softmax temperature; 0 or less means greedy.
     top_p
         Nucleus mass.
     top_k
@@ -82,8 +94,20 @@ class Decoding:
     top_k: int
 
 
+def common_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """Return how many leading tokens all ``prompts`` share (0 for fewer than two)."""
+    if len(prompts) < 2:
+        return 0
+    n = min(len(p) for p in prompts)
+    first = prompts[0]
+    for i in range(n):
+        if any(p[i] != first[i] for p in prompts[1:]):
+            return i
+    return n
+
+
 class _Batch:
-    """A ``llama_batch`` filled from Python, one token at a time."""
+    """A ``llama_batch`` filled from Python."""
 
     def __init__(self, n_tokens: int, n_seq_max: int) -> None:
         self.capacity = n_tokens
@@ -92,13 +116,14 @@ class _Batch:
     def clear(self) -> None:
         self.raw.n_tokens = 0
 
-    def add(self, token: int, pos: int, seq_id: int, *, output: bool) -> int:
+    def add(self, token: int, pos: int, seq_ids: Sequence[int], *, output: bool) -> int:
         """Append a token; return its index in the batch (where its logits will be)."""
-        i = self.raw.n_tokens
+        i = len(self)
         self.raw.token[i] = token
         self.raw.pos[i] = pos
-        self.raw.n_seq_id[i] = 1
-        self.raw.seq_id[i][0] = seq_id
+        self.raw.n_seq_id[i] = len(seq_ids)
+        for k, seq in enumerate(seq_ids):
+            self.raw.seq_id[i][k] = seq
         self.raw.logits[i] = output
         self.raw.n_tokens = i + 1
         return i
@@ -111,44 +136,54 @@ class _Batch:
 
 
 class BatchedDecoder:
-    """A llama.cpp context for ``n_seq`` sequences of ``n_ctx_seq`` tokens each.
+    """A llama.cpp context that decodes up to ``n_seq`` sequences together.
 
     Parameters
     ----------
     model
-        The loaded model (``llama_cpp._internals.LlamaModel``); the context is freed with
+        The loaded model (``llama_cpp._internals.LlamaModel``); the context is freed before
         it at the latest.
     n_seq
         Sequences decoded together at most.
     n_ctx_seq
-        Context cells per sequence (prompt plus generated tokens).
+        Context cells each sequence may use (prompt plus generated tokens); the cache
+        holds ``n_seq * n_ctx_seq`` cells.
     threads
-        CPU threads for both prompt evaluation and generation.
+        CPU threads for prompt evaluation and generation alike.
     n_batch
         Tokens per ``llama_decode`` call while evaluating prompts.
+    flash_attn
+        Use llama.cpp's flash attention (a different summation order).
 
     """
 
     def __init__(self, model: Any, *, n_seq: int, n_ctx_seq: int, threads: int,
-                 n_batch: int = 512, unified: bool = True, flash_attn: int = -1) -> None:
-        from llama_cpp._internals import LlamaContext
-
+                 n_batch: int = 512, flash_attn: bool = False) -> None:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_seq * n_ctx_seq
         params.n_seq_max = n_seq
-        params.n_batch = params.n_ubatch = n_batch
+        params.n_batch = params.n_ubatch = max(n_batch, n_seq)
+        # Only one logits row per sequence is ever read (after a prompt or a new token).
+        params.n_outputs_max = n_seq
         params.n_threads = params.n_threads_batch = threads
         params.no_perf = True
-        params.kv_unified = unified
-        params.flash_attn_type = flash_attn
+        # One cache for all sequences: a prompt's replicates and a shared preamble point at
+        # the same cells, so copying a sequence moves no data. The layout, and so the
+        # arithmetic, is the same on every call with the same requests.
+        params.kv_unified = True
+        # Off by default as in llama-cpp-python's Llama: a lone prompt then gets exactly the
+        # logits create_completion computes from a fresh cache.
+        params.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
+                                  else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         self._context = LlamaContext(model=model, params=params, verbose=False)
         self._ctx = self._context.ctx
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model.model)
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self.n_seq = n_seq
-        self.n_ctx_seq = int(llama_cpp.llama_n_ctx_seq(self._ctx))
-        self._batch = _Batch(max(n_batch, n_seq), n_seq)
-        self._piece = ctypes.create_string_buffer(256)
+        self.n_ctx_seq = n_ctx_seq
+        self._batch = _Batch(params.n_batch, n_seq)
+        self._piece = ctypes.create_string_buffer(64)
 
     def _decode(self) -> None:
         code = llama_cpp.llama_decode(self._ctx, self._batch.raw)
@@ -165,63 +200,70 @@ class BatchedDecoder:
                                                len(self._piece), 0, False)
         return self._piece.raw[:n]
 
-    def _sampler(self, seed: int, decoding: Decoding) -> Any:
+    @staticmethod
+    def _sampler(seed: int, decoding: Decoding) -> Any:
         chain = llama_cpp.llama_sampler_chain_init(
             llama_cpp.llama_sampler_chain_default_params())
         if decoding.temperature <= 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
             return chain
         # The order of llama.cpp's and llama-cpp-python's default chains.
-        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_k(
-            decoding.top_k))
-        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_p(
-            decoding.top_p, 1))
-        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(
-            decoding.temperature))
-        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed))
+        for sampler in (llama_cpp.llama_sampler_init_top_k(decoding.top_k),
+                        llama_cpp.llama_sampler_init_top_p(decoding.top_p, 1),
+                        llama_cpp.llama_sampler_init_temp(decoding.temperature),
+                        llama_cpp.llama_sampler_init_dist(seed)):
+            llama_cpp.llama_sampler_chain_add(chain, sampler)
         return chain
 
-    def _check_fits(self, requests: Sequence[SequenceRequest], decoding: Decoding) -> None:
-        for request in requests:
-            if len(request.tokens) + decoding.max_tokens > self.n_ctx_seq:
-                raise BayesEffectError(
-                    f"a prompt of {len(request.tokens)} tokens plus --max-tokens "
-                    f"{decoding.max_tokens} exceeds the context of {self.n_ctx_seq} per "
-                    "sequence; lower --max-tokens"
-                )
-            if not request.tokens:
+    def _check(self, prompts: Sequence[tuple[int, ...]], new_tokens: int) -> None:
+        if len(prompts) > self.n_seq:
+            raise BayesEffectError(f"{len(prompts)} sequences in one batch, but the context "
+                                   f"was loaded for {self.n_seq}")
+        for tokens in prompts:
+            if not tokens:
                 raise BayesEffectError("an empty prompt cannot be decoded")
+            if len(tokens) + new_tokens > self.n_ctx_seq:
+                raise BayesEffectError(
+                    f"a prompt of {len(tokens)} tokens plus --max-tokens {new_tokens} "
+                    f"exceeds the context of {self.n_ctx_seq}; lower --max-tokens"
+                )
 
-    def _prefill(self, requests: Sequence[SequenceRequest]) -> list[int]:
-        """Evaluate each distinct prompt once and copy it to its replicates.
+    def _prefill(self, prompts: Sequence[tuple[int, ...]]) -> list[int]:
+        """Evaluate the prompts into sequences ``0..len(prompts)-1`` of an empty cache.
 
-        Returns the batch index, in the last ``llama_decode``, of the logits after each
-        request's prompt.
+        Returns, per prompt, the index of its logits in the last ``llama_decode``.
         """
         llama_cpp.llama_memory_clear(self._memory, False)
         leaders: dict[tuple[int, ...], int] = {}
-        for seq, request in enumerate(requests):
-            leaders.setdefault(request.tokens, seq)
-        # Everything but the last tokens, distinct prompts side by side in full batches...
-        self._batch.clear()
+        for seq, tokens in enumerate(prompts):
+            leaders.setdefault(tokens, seq)
+        distinct = list(leaders)
+        # Each prompt keeps at least its last token, the one that yields logits.
+        shared = min(common_prefix_length(distinct), min(len(t) for t in distinct) - 1)
+        entries: list[tuple[int, int, Sequence[int]]] = [
+            (distinct[0][pos], pos, list(leaders.values())) for pos in range(shared)]
         for tokens, seq in leaders.items():
-            for pos, token in enumerate(tokens[:-1]):
-                if len(self._batch) == self._batch.capacity:
-                    self._decode()
-                    self._batch.clear()
-                self._batch.add(token, pos, seq, output=False)
-        if len(self._batch):
+            entries.extend((tokens[pos], pos, (seq,)) for pos in range(shared, len(tokens) - 1))
+        # The last tokens go at the very end, so they all land in the final llama_decode
+        # (there are at most n_seq of them), whose logits are read before the next one.
+        n_outputs = len(leaders)
+        entries.extend((tokens[-1], len(tokens) - 1, (seq,)) for tokens, seq in leaders.items())
+        # Chunks are cut from the end, so the last one is full and holds every output.
+        size = self._batch.capacity
+        cuts = [0, *range(len(entries) % size or size, len(entries) + 1, size)]
+        index: dict[int, int] = {}
+        for start, stop in itertools.pairwise(cuts):
+            self._batch.clear()
+            for j, (token, pos, seqs) in enumerate(entries[start:stop], start=start):
+                output = j >= len(entries) - n_outputs
+                i = self._batch.add(token, pos, seqs, output=output)
+                if output:
+                    index[seqs[0]] = i
             self._decode()
-        # ...then one batch of last tokens, whose logits are the first sampling step.
-        self._batch.clear()
-        index = {seq: self._batch.add(tokens[-1], len(tokens) - 1, seq, output=True)
-                 for tokens, seq in leaders.items()}
-        self._decode()
-        for seq, request in enumerate(requests):
-            leader = leaders[request.tokens]
-            if leader != seq:
-                llama_cpp.llama_memory_seq_cp(self._memory, leader, seq, -1, -1)
-        return [index[leaders[r.tokens]] for r in requests]
+        for seq, tokens in enumerate(prompts):
+            if leaders[tokens] != seq:
+                llama_cpp.llama_memory_seq_cp(self._memory, leaders[tokens], seq, -1, -1)
+        return [index[leaders[tokens]] for tokens in prompts]
 
     def generate(self, requests: Sequence[SequenceRequest],
                  decoding: Decoding) -> list[SequenceResult]:
@@ -240,12 +282,9 @@ class BatchedDecoder:
             One per request, in order.
 
         """
-        if len(requests) > self.n_seq:
-            raise BayesEffectError(f"{len(requests)} sequences in one batch, but the context "
-                                   f"holds {self.n_seq}")
         if not requests:
             return []
-        self._check_fits(requests, decoding)
+        self._check([r.tokens for r in requests], decoding.max_tokens)
         samplers = [self._sampler(r.seed, decoding) for r in requests]
         try:
             return self._run(requests, decoding, samplers)
@@ -255,15 +294,15 @@ class BatchedDecoder:
 
     def _run(self, requests: Sequence[SequenceRequest], decoding: Decoding,
              samplers: list[Any]) -> list[SequenceResult]:
+        logits_at = self._prefill([r.tokens for r in requests])
         n = len(requests)
-        logits_at = self._prefill(requests)
         texts = [b""] * n
         counts = [0] * n
-        finish: list[str | None] = [None] * n
+        finish = ["length"] * n
         cut: list[int | None] = [None] * n
         live = list(range(n))
         while live:
-            still = []
+            advancing: list[tuple[int, int]] = []
             for seq in live:
                 token = llama_cpp.llama_sampler_sample(samplers[seq], self._ctx, logits_at[seq])
                 if llama_cpp.llama_vocab_is_eog(self._vocab, token):
@@ -271,25 +310,55 @@ class BatchedDecoder:
                     continue
                 counts[seq] += 1
                 texts[seq] += self._token_bytes(token)
+                # Like create_completion: a stop string wins over the length limit.
                 hits = [texts[seq].find(s) for s in requests[seq].stops if s in texts[seq]]
                 if hits:
                     finish[seq], cut[seq] = "stop", min(hits)
-                elif counts[seq] >= decoding.max_tokens:
-                    finish[seq] = "length"
-                else:
-                    still.append((seq, token))
-            if not still:
+                elif counts[seq] < decoding.max_tokens:
+                    advancing.append((seq, token))
+            if not advancing:
                 break
             self._batch.clear()
-            for seq, token in still:
-                logits_at[seq] = self._batch.add(
-                    token, len(requests[seq].tokens) + counts[seq] - 1, seq, output=True)
+            for seq, token in advancing:
+                pos = len(requests[seq].tokens) + counts[seq] - 1
+                logits_at[seq] = self._batch.add(token, pos, (seq,), output=True)
             self._decode()
-            live = [seq for seq, _ in still]
-        return [SequenceResult(
-            text=texts[i][:cut[i]].decode("utf-8", errors="ignore"),
-            n_completion_tokens=counts[i], finish_reason=finish[i] or "length")
-            for i in range(n)]
+            live = [seq for seq, _ in advancing]
+        return [SequenceResult(text=texts[i][:cut[i]].decode("utf-8", errors="ignore"),
+                               n_completion_tokens=counts[i], finish_reason=finish[i])
+                for i in range(n)]
+
+    def next_token_probabilities(self, prompts: Sequence[tuple[int, ...]],
+                                 token_ids: Sequence[int]) -> npt.NDArray[np.float64]:
+        """Return P(next token) after each prompt for the given tokens, without sampling.
+
+        Parameters
+        ----------
+        prompts
+            At most ``n_seq`` tokenized prompts, evaluated together in one forward pass.
+        token_ids
+            The tokens whose probabilities are wanted.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(prompts), len(token_ids))``: softmax over the whole vocabulary of the
+            logits after each prompt's last token.
+
+        """
+        if not prompts:
+            return np.zeros((0, len(token_ids)))
+        self._check(prompts, 0)
+        logits_at = self._prefill(prompts)
+        ids = np.asarray(token_ids, dtype=np.intp)
+        out = np.empty((len(prompts), len(ids)))
+        for i, row in enumerate(logits_at):
+            pointer = llama_cpp.llama_get_logits_ith(self._ctx, row)
+            logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+            top = logits.max()
+            log_z = top + np.log(np.exp(logits - top).sum())
+            out[i] = np.exp(logits[ids] - log_z)
+        return out
 
     def close(self) -> None:
         """Free the batch and the context."""

@@ -40,6 +40,10 @@ def _quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+# Context of the Llama object that only tokenizes: llama.cpp's smallest padded size.
+_TOKENIZER_CTX = 256
+
+
 @dataclass(frozen=True)
 class _Frame:
     prompt: str
@@ -50,18 +54,21 @@ class _Frame:
 class LlamaCppGenerator:
     """A GGUF model loaded with llama-cpp-python, prompted the way its arm intends.
 
-    Use :meth:`load` to create one. Every response starts from the same state: the prompt
-    minus its last token is evaluated once into a fresh KV cache, and each replicate
-    evaluates the last token and samples from there. So a response depends only on
-    (prompt, seed, model, threads), never on what was generated before it -- which keeps
-    resumed runs identical to uninterrupted ones.
+    Use :meth:`load` to create one. A batch of requests is decoded together
+    (:class:`~bayeseffect.llm.batched.BatchedDecoder`): each distinct prompt is evaluated
+    once and shared by its replicates, and all sequences then advance one token per
+    ``llama_decode``, each sampled by its own seeded llama.cpp sampler chain. Every batch
+    starts from an empty cache, so a response depends only on its batch (requests, seeds,
+    layout), the model and the threads, never on earlier batches -- which keeps resumed
+    runs, which regenerate whole batches, identical to uninterrupted ones.
     """
 
-    def __init__(self, llama: Any, prompting: Prompting, params: SamplingParams) -> None:
+    def __init__(self, llama: Any, prompting: Prompting, params: SamplingParams,
+                 decoder: Any) -> None:
         self._llama = llama
         self._prompting = prompting
         self._params = params
-        self._primed: list[int] | None = None
+        self._decoder = decoder
         self._chat_formatter: Any = None
         if prompting.frame == "chat":
             self._chat_formatter = self._make_chat_formatter()
@@ -77,7 +84,8 @@ class LlamaCppGenerator:
         prompting
             How this arm is prompted.
         params
-            Sampling settings (threads and context size are used at load time).
+            Sampling settings (threads, context size and batch size are used at load time:
+            the context holds ``batch_size`` sequences of ``n_ctx`` tokens).
 
         Returns
         -------
@@ -87,13 +95,20 @@ class LlamaCppGenerator:
         """
         from llama_cpp import Llama
 
+        from bayeseffect.llm.batched import BatchedDecoder
+
         try:
             with _quiet_stderr():
-                llama = Llama(model_path=str(path), n_ctx=params.n_ctx, n_threads=params.threads,
-                              n_threads_batch=params.threads, seed=0, verbose=False)
+                # Llama is kept for its tokenizer, metadata and chat template; decoding
+                # happens in the batched context, so its own context stays minimal.
+                llama = Llama(model_path=str(path), n_ctx=_TOKENIZER_CTX, n_batch=_TOKENIZER_CTX,
+                              n_threads=params.threads, n_threads_batch=params.threads, seed=0,
+                              verbose=False)
+                decoder = BatchedDecoder(llama._model, n_seq=params.batch_size,
+                                         n_ctx_seq=params.n_ctx, threads=params.threads)
         except (ValueError, RuntimeError) as exc:
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
-        return cls(llama, prompting, params)
+        return cls(llama, prompting, params, decoder)
 
     def _make_chat_formatter(self) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -130,8 +145,12 @@ class LlamaCppGenerator:
         """Return the exact text the model sees for ``question``."""
         return self._frame(question).prompt
 
+    def _tokens(self, frame: _Frame) -> tuple[int, ...]:
+        return tuple(self._llama.tokenize(frame.prompt.encode("utf-8"),
+                                          add_bos=frame.add_special, special=True))
+
     def generate(self, question: str, *, seed: int) -> Completion:
-        """Generate one response.
+        """Generate one response (a batch of one).
 
         Parameters
         ----------
@@ -146,37 +165,98 @@ class LlamaCppGenerator:
             The text and its token counts.
 
         """
-        frame = self._frame(question)
-        tokens = self._llama.tokenize(frame.prompt.encode("utf-8"), add_bos=frame.add_special,
-                                      special=True)
-        if len(tokens) + self._params.max_tokens > self._params.n_ctx:
-            raise BayesEffectError(
-                f"a prompt of {len(tokens)} tokens plus --max-tokens {self._params.max_tokens} "
-                f"exceeds the context of {self._params.n_ctx}; lower --max-tokens"
-            )
-        if tokens != self._primed:
-            with _quiet_stderr():
-                self._llama.reset()
-                self._llama.eval(tokens[:-1])
-            self._primed = tokens
-        out = self._llama.create_completion(
-            tokens, max_tokens=self._params.max_tokens, temperature=self._params.temperature,
-            top_p=self._params.top_p, top_k=self._params.top_k, min_p=0.0, repeat_penalty=1.0,
-            seed=seed, stop=list(frame.stop) or None,
-        )
-        choice = out["choices"][0]
-        return Completion(
-            text=choice["text"],
-            n_prompt_tokens=out["usage"]["prompt_tokens"],
-            n_completion_tokens=out["usage"]["completion_tokens"],
-            finish_reason=choice["finish_reason"] or "stop",
-            rendered_prompt_sha256=hashlib.sha256(frame.prompt.encode("utf-8")).hexdigest(),
-        )
+        return self.generate_batch([Request(question, seed)])[0]
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
-        """Generate one response per request, one after another."""
-        return [self.generate(r.question, seed=r.seed) for r in requests]
+        """Generate one response per request, decoded together.
+
+        Parameters
+        ----------
+        requests
+            The batch; requests with the same question share its prompt evaluation. More
+            than ``batch_size`` requests are decoded ``batch_size`` at a time, in order.
+
+        Returns
+        -------
+        list of Completion
+            One per request, in order.
+
+        """
+        from bayeseffect.llm.batched import Decoding, SequenceRequest
+
+        frames = {q: self._frame(q) for q in dict.fromkeys(r.question for r in requests)}
+        tokens = {q: self._tokens(f) for q, f in frames.items()}
+        hashes = {q: hashlib.sha256(f.prompt.encode("utf-8")).hexdigest()
+                  for q, f in frames.items()}
+        p = self._params
+        decoding = Decoding(max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,
+                            top_k=p.top_k)
+        out: list[Completion] = []
+        size = self._decoder.n_seq
+        for start in range(0, len(requests), size):
+            chunk = requests[start:start + size]
+            results = self._decoder.generate(
+                [SequenceRequest(tokens[r.question], r.seed,
+                                 tuple(s.encode("utf-8") for s in frames[r.question].stop))
+                 for r in chunk], decoding)
+            out.extend(Completion(text=res.text, n_prompt_tokens=len(tokens[r.question]),
+                                  n_completion_tokens=res.n_completion_tokens,
+                                  finish_reason=res.finish_reason,
+                                  rendered_prompt_sha256=hashes[r.question])
+                       for r, res in zip(chunk, results, strict=True))
+        return out
+
+    def option_probabilities(self, questions: Sequence[str],
+                             options: Sequence[str]) -> list[dict[str, float]]:
+        """Return the probability the model puts on each option at the answer slot.
+
+        One forward pass per ``batch_size`` questions and no sampling: each question is
+        framed as in :meth:`generate_batch` and, right after the frame (where a generated
+        answer would begin), the probability of each option's first token is read from
+        the next-token distribution.
+
+        Parameters
+        ----------
+        questions
+            The items' questions.
+        options
+            Answer options, e.g. ``("yes", "no")``. Each is tokenized as it would follow
+            the frame -- with a leading space after a completion frame that ends without
+            one (``Answer:`` -> `` yes``), as written after a chat template -- and must
+            start with a different token.
+
+        Returns
+        -------
+        list of dict
+            Per question, option -> probability (over the whole vocabulary; the rest of
+            the mass is on other continuations, so they need not sum to 1).
+
+        """
+        first = self._option_tokens(options)
+        out: list[dict[str, float]] = []
+        size = self._decoder.n_seq
+        for start in range(0, len(questions), size):
+            prompts = [self._tokens(self._frame(q)) for q in questions[start:start + size]]
+            probs = self._decoder.next_token_probabilities(prompts, first)
+            out.extend({o: float(p) for o, p in zip(options, row, strict=True)} for row in probs)
+        return out
+
+    def _option_tokens(self, options: Sequence[str]) -> list[int]:
+        spaced = self._prompting.frame == "completion" and not self._prompting.template.endswith(
+            (" ", "\n"))
+        first = []
+        for option in options:
+            text = f" {option}" if spaced else option
+            pieces = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            if not pieces:
+                raise BayesEffectError(f"the answer option {option!r} has no tokens")
+            first.append(pieces[0])
+        if len(set(first)) != len(first):
+            raise BayesEffectError(f"the answer options {tuple(options)} start with the same "
+                                   "token, so their first-token probabilities are one number")
+        return first
 
     def close(self) -> None:
-        """Free the model."""
+        """Free the batched context, then the model."""
+        self._decoder.close()
         self._llama.close()

@@ -1,0 +1,146 @@
+"""Batched multi-sequence decoding on the real offline pair: determinism and bookkeeping."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bayeseffect.errors import BayesEffectError
+from bayeseffect.generation import Request, SamplingParams
+from bayeseffect.llm.batched import common_prefix_length
+from bayeseffect.llm.llama_backend import LlamaCppGenerator
+from bayeseffect.model_catalog import load_pair, resolve_pair
+from bayeseffect.promptsets.logic import generate_logic
+from bayeseffect.sampling import response_seed
+
+pytestmark = pytest.mark.llm
+MAX_TOKENS = 10
+QUESTIONS = [item.question for item in generate_logic(3, seed=0).items]
+
+
+def _requests(questions, replicates, arm="x"):
+    return [Request(q, response_seed(0, arm, str(i), r))
+            for i, q in enumerate(questions) for r in range(replicates)]
+
+
+@pytest.fixture(scope="module", params=["base", "instruct"])
+def arm(request):
+    return request.param, resolve_pair(load_pair("offline-default"))[request.param]
+
+
+def _load(arm, **changes):
+    params = SamplingParams(max_tokens=MAX_TOKENS, threads=2, batch_size=12, **changes)
+    return LlamaCppGenerator.load(arm[1].path, prompting=arm[1].prompting, params=params)
+
+
+@pytest.fixture(scope="module")
+def sampled(arm):
+    generator = _load(arm, temperature=0.8)
+    requests = _requests(QUESTIONS, 4, arm[0])
+    first, second = generator.generate_batch(requests), generator.generate_batch(requests)
+    yield generator, requests, first, second
+    generator.close()
+
+
+@pytest.fixture(scope="module")
+def greedy(arm):
+    generator = _load(arm, temperature=0.0)
+    yield generator
+    generator.close()
+
+
+def test_the_same_batch_gives_byte_identical_completions(sampled):
+    _, _, first, second = sampled
+    assert first == second
+
+
+def test_replicates_with_different_seeds_differ(sampled):
+    first = sampled[2]
+    by_prompt = [{c.text for c in first[i:i + 4]} for i in range(0, len(first), 4)]
+    assert any(len(texts) > 1 for texts in by_prompt), by_prompt
+
+
+def test_finish_reasons_and_token_counts_are_consistent(sampled):
+    generator, requests, first, _ = sampled
+    for request, completion in zip(requests, first, strict=True):
+        assert 0 <= completion.n_completion_tokens <= MAX_TOKENS
+        assert completion.finish_reason in {"stop", "length"}
+        if completion.finish_reason == "length":
+            assert completion.n_completion_tokens == MAX_TOKENS
+        frame = generator._frame(request.question)
+        assert not any(stop in completion.text for stop in frame.stop)
+        assert completion.n_prompt_tokens == len(generator._tokens(frame))
+        assert completion.rendered_prompt_sha256 == first[requests.index(
+            next(r for r in requests if r.question == request.question))].rendered_prompt_sha256
+
+
+def test_a_stop_string_cuts_the_text_and_finishes_with_stop(arm, greedy):
+    prompting = arm[1].prompting
+    if prompting.frame == "chat":
+        pytest.skip("the chat frame takes its stop strings from the template")
+    # The same loaded model, framed with a stop string every English continuation hits.
+    spaced = LlamaCppGenerator(greedy._llama, replace(prompting, stop=(" ",)), greedy._params,
+                               greedy._decoder)
+    for completion in spaced.generate_batch(_requests(QUESTIONS[:1], 2)):
+        assert " " not in completion.text
+        assert completion.finish_reason == "stop"
+
+
+def test_greedy_replicates_are_identical(greedy):
+    batch = greedy.generate_batch(_requests(QUESTIONS, 4))
+    for i in range(len(QUESTIONS)):
+        replicates = batch[4 * i:4 * i + 4]
+        assert all(c == replicates[0] for c in replicates)
+
+
+def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, greedy):
+    # What the batch's layout changes: a prompt evaluated beside others, or its last
+    # token in a llama_decode of its own, goes through other matrix kernels, and on this
+    # CPU gemma-3-270m's logits then move by up to ~0.8 (option probabilities by 1-15%),
+    # enough to change a greedy token now and then. So a response is reproducible for a
+    # given batch, not across batch sizes; a lone prompt, evaluated whole, matches
+    # llama-cpp-python's own evaluation exactly.
+    from llama_cpp import Llama
+
+    tokens = greedy._tokens(greedy._frame(QUESTIONS[0]))
+    ids = greedy._option_tokens(("yes", "no"))
+    ours = greedy._decoder.next_token_probabilities([tokens], ids)[0]
+    llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
+                  verbose=False)
+    try:
+        llama.eval(list(tokens))
+        logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+        logits = logits.astype(np.float64)
+    finally:
+        llama.close()
+    log_z = logits.max() + np.log(np.exp(logits - logits.max()).sum())
+    assert ours.tolist() == np.exp(logits[ids] - log_z).tolist()
+
+
+def test_a_prompt_that_does_not_fit_is_a_one_line_error(greedy):
+    with pytest.raises(BayesEffectError, match="exceeds the context of 1024") as info:
+        greedy.generate_batch([Request(" ".join(QUESTIONS * 20), 1)])
+    assert "\n" not in str(info.value)
+
+
+def test_option_probabilities_come_from_one_forward_pass(greedy):
+    probabilities = greedy.option_probabilities(QUESTIONS, ("yes", "no"))
+    assert len(probabilities) == len(QUESTIONS)
+    for row in probabilities:
+        assert set(row) == {"yes", "no"}
+        assert all(0.0 < p < 1.0 for p in row.values())
+        assert sum(row.values()) <= 1.0
+    # The same batch gives the same numbers (a different batch moves them a little).
+    assert greedy.option_probabilities(QUESTIONS, ("yes", "no")) == probabilities
+
+
+def test_options_sharing_a_first_token_are_refused(greedy):
+    with pytest.raises(BayesEffectError, match="start with the same token"):
+        greedy.option_probabilities(QUESTIONS[:1], ("yes", "yes please"))
+
+
+@pytest.mark.parametrize(("prompts", "expected"), [
+    ([(1, 2, 3), (1, 2, 4)], 2), ([(1, 2), (1, 2, 3)], 2), ([(5,), (6,)], 0), ([(1, 2)], 0),
+])
+def test_common_prefix_length(prompts, expected):
+    assert common_prefix_length(prompts) == expected
