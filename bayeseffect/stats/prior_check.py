@@ -1,5 +1,6 @@
 """Prior predictive check: the effect sizes the priors alone consider plausible."""
 
+import logging
 import warnings
 
 import pymc as pm
@@ -37,9 +38,15 @@ def prior_effects(design: Design, *, priors: HierarchyPriors | None = None, cent
         ``sample_ate`` and ``population_ate`` draws (one chain).
     """
     spec = build_model(design, priors=priors, centered=centered)
-    with warnings.catch_warnings():
-        # Sampling observed nodes from the prior is what a prior predictive check is.
-        warnings.simplefilter("ignore", UserWarning)
-        prior = pm.sample_prior_predictive(draws=draws, model=spec.model, random_seed=seed)
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # PyMC announces the sampled variables at INFO
+    try:
+        with warnings.catch_warnings():
+            # Sampling observed nodes from the prior is what a prior predictive check is.
+            warnings.simplefilter("ignore", UserWarning)
+            prior = pm.sample_prior_predictive(draws=draws, model=spec.model, random_seed=seed)
+    finally:
+        logger.setLevel(level)
     effects = compute_effects(prior["prior"].to_dataset(), design, seed=seed)
     return effects[["sample_ate", "population_ate"]]
