@@ -10,7 +10,10 @@ from bayeseffect.journal import read_journal
 from bayeseffect.pipeline import fit_run, report_run, sample_run
 
 pytestmark = pytest.mark.llm
-PARAMS = SamplingParams(max_tokens=6, temperature=0.8, threads=2)
+# Batches of 2 prompts x 2 replicates: a response depends on its whole batch (batched
+# decoding rounds differently for other batch shapes), so runs that share cells must also
+# share batches.
+PARAMS = SamplingParams(max_tokens=6, temperature=0.8, threads=2, batch_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +36,9 @@ def test_real_pair_sampled_into_a_cross_family_dataset(real_run):
 
 def test_a_cell_gives_the_same_response_in_another_run(real_run, tmp_path):
     first = read_journal(real_run / "responses.jsonl")
-    # A different prompt count changes the run, but shared cells keep their seeds:
-    # the first 2 prompts of a new run must reproduce the same texts byte for byte.
+    # A different prompt count changes the run, but shared cells keep their seeds and
+    # their batch: the first 2 prompts of a new run must reproduce the same texts byte for
+    # byte.
     again = sample_run("logic", prompts=2, replicates=2, seed=3, params=PARAMS,
                        out=tmp_path / "again")
     for key, record in read_journal(again / "responses.jsonl").items():
