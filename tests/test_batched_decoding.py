@@ -14,7 +14,8 @@ from bayeseffect.promptsets.logic import generate_logic
 from bayeseffect.sampling import response_seed
 
 pytestmark = pytest.mark.llm
-MAX_TOKENS = 10
+MAX_TOKENS = 8
+REPLICATES = 3
 QUESTIONS = [item.question for item in generate_logic(3, seed=0).items]
 
 
@@ -29,14 +30,14 @@ def arm(request):
 
 
 def _load(arm, **changes):
-    params = SamplingParams(max_tokens=MAX_TOKENS, threads=2, batch_size=12, **changes)
+    params = SamplingParams(max_tokens=MAX_TOKENS, threads=2, batch_size=9, **changes)
     return LlamaCppGenerator.load(arm[1].path, prompting=arm[1].prompting, params=params)
 
 
 @pytest.fixture(scope="module")
 def sampled(arm):
     generator = _load(arm, temperature=0.8)
-    requests = _requests(QUESTIONS, 4, arm[0])
+    requests = _requests(QUESTIONS, REPLICATES, arm[0])
     first, second = generator.generate_batch(requests), generator.generate_batch(requests)
     yield generator, requests, first, second
     generator.close()
@@ -56,7 +57,8 @@ def test_the_same_batch_gives_byte_identical_completions(sampled):
 
 def test_replicates_with_different_seeds_differ(sampled):
     first = sampled[2]
-    by_prompt = [{c.text for c in first[i:i + 4]} for i in range(0, len(first), 4)]
+    by_prompt = [{c.text for c in first[i:i + REPLICATES]}
+                 for i in range(0, len(first), REPLICATES)]
     assert any(len(texts) > 1 for texts in by_prompt), by_prompt
 
 
@@ -87,9 +89,9 @@ def test_a_stop_string_cuts_the_text_and_finishes_with_stop(arm, greedy):
 
 
 def test_greedy_replicates_are_identical(greedy):
-    batch = greedy.generate_batch(_requests(QUESTIONS, 4))
+    batch = greedy.generate_batch(_requests(QUESTIONS, REPLICATES))
     for i in range(len(QUESTIONS)):
-        replicates = batch[4 * i:4 * i + 4]
+        replicates = batch[REPLICATES * i:REPLICATES * (i + 1)]
         assert all(c == replicates[0] for c in replicates)
 
 
