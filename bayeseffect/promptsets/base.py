@@ -3,9 +3,12 @@
 import hashlib
 import json
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bayeseffect.errors import BayesEffectError
 
@@ -95,3 +98,36 @@ def read_definition(path: Path, *, required: tuple[str, ...]) -> dict[str, Any]:
         if key not in definition:
             raise BayesEffectError(f"prompt-set definition {path} lacks the key {key!r}")
     return definition
+
+
+def require_prompts(n_prompts: int) -> None:
+    """Refuse an empty prompt set with a one-line error."""
+    if n_prompts < 1:
+        raise BayesEffectError(
+            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
+        )
+
+
+def cycled_pick[T](values: Sequence[T], *, seed: int, stream: int, index: int) -> T:
+    """Return the ``index``-th pick of ``values``, balanced over passes.
+
+    Each pass of ``len(values)`` picks uses every value once, in an order drawn from
+    ``(seed, stream, pass)``.
+
+    Parameters
+    ----------
+    values
+        The values to balance.
+    seed, stream
+        The prompt set's seed and a stream number distinct for each factor.
+    index
+        The pick's position.
+
+    Returns
+    -------
+    T
+        The value picked.
+    """
+    n = len(values)
+    order = np.random.default_rng([seed, stream, index // n]).permutation(n)
+    return values[int(order[index % n])]

@@ -25,7 +25,12 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
+from bayeseffect.promptsets.base import (
+    PromptItem,
+    PromptSet,
+    read_definition,
+    require_prompts,
+)
 
 DEPTHS = (1, 2, 3, 4, 5)
 VALIDITIES = ("valid", "invalid")
@@ -97,10 +102,7 @@ def generate_logic(n_prompts: int, *, seed: int = 0, definition: dict[str, Any] 
         The items with their factors and known answers.
 
     """
-    if n_prompts < 1:
-        raise BayesEffectError(
-            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
-        )
+    require_prompts(n_prompts)
     definition = definition or load_definition()
     families = tuple(_Family(**f) for f in definition["families"])
     taxonomies = tuple(

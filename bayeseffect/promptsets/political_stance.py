@@ -31,7 +31,12 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
+from bayeseffect.promptsets.base import (
+    PromptItem,
+    PromptSet,
+    read_definition,
+    require_prompts,
+)
 
 AXES = ("economic", "social")
 DIRECTIONS = (1, -1)
@@ -102,10 +107,7 @@ def generate_political_stance(n_prompts: int, *, seed: int = 0,
         The items with their factors (``expected`` is empty: there is no correct answer).
 
     """
-    if n_prompts < 1:
-        raise BayesEffectError(
-            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
-        )
+    require_prompts(n_prompts)
     definition = definition or load_definition()
     variants = tuple(_Variant(v["id"], v["format"], v["template"])
                      for v in definition["variants"])

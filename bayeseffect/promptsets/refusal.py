@@ -21,11 +21,15 @@ Item ``i`` depends only on ``(seed, i)``, so a longer set extends a shorter one.
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
+from bayeseffect.promptsets.base import (
+    PromptItem,
+    PromptSet,
+    cycled_pick,
+    read_definition,
+    require_prompts,
+)
 
 # "harmless" must sort first: estimands contrast every level with the first one.
 REQUESTS = ("harmless", "often_declined")
@@ -77,21 +81,15 @@ def generate_refusal(n_prompts: int, *, seed: int = 0,
         The items with their factors (``expected`` is empty: there is no right answer).
 
     """
-    if n_prompts < 1:
-        raise BayesEffectError(
-            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
-        )
+    require_prompts(n_prompts)
     definition = definition or load_definition()
     families, topics = definition["families"], definition["topics"]
     items = []
     for index in range(n_prompts):
-        block, position = divmod(index, len(REQUESTS))
-        topic = topics[np.random.default_rng([seed, 0, block // len(topics)]).permutation(
-            len(topics))[block % len(topics)]]
-        family = families[np.random.default_rng([seed, 2, block // len(families)]).permutation(
-            len(families))[block % len(families)]]
-        request = REQUESTS[np.random.default_rng([seed, 1, block]).permutation(
-            len(REQUESTS))[position]]
+        block = index // len(REQUESTS)
+        topic = cycled_pick(topics, seed=seed, stream=0, index=block)
+        family = cycled_pick(families, seed=seed, stream=2, index=block)
+        request = cycled_pick(REQUESTS, seed=seed, stream=1, index=index)
         items.append(PromptItem(
             prompt_id=f"refusal-{index:04d}",
             question=family["template"].format(request=topic[request]),

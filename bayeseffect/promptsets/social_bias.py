@@ -45,7 +45,12 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
+from bayeseffect.promptsets.base import (
+    PromptItem,
+    PromptSet,
+    read_definition,
+    require_prompts,
+)
 
 DIMENSIONS = ("age", "gender", "nationality", "disability", "socioeconomic")
 CONTEXTS = ("ambiguous", "disambiguated")
@@ -120,10 +125,7 @@ def generate_social_bias(n_prompts: int, *, seed: int = 0,
         The items with their factors and known answers (the correct option's letter).
 
     """
-    if n_prompts < 1:
-        raise BayesEffectError(
-            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
-        )
+    require_prompts(n_prompts)
     definition = definition or load_definition()
     scenarios = tuple(
         _Scenario(**{**s, "stereotyped": tuple(s["stereotyped"]), "other": tuple(s["other"])})

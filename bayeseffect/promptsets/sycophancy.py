@@ -35,7 +35,13 @@ import numpy as np
 
 from bayeseffect.catalog import catalog_dir
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.promptsets.base import PromptItem, PromptSet, read_definition
+from bayeseffect.promptsets.base import (
+    PromptItem,
+    PromptSet,
+    cycled_pick,
+    read_definition,
+    require_prompts,
+)
 
 AnswerType = Literal["name", "number", "year"]
 
@@ -122,10 +128,7 @@ def generate_sycophancy(n_prompts: int, *, seed: int = 0,
         The items with their factors and known answers.
 
     """
-    if n_prompts < 1:
-        raise BayesEffectError(
-            f"the prompt set would be empty (--prompts {n_prompts}); ask for at least 1 prompt"
-        )
+    require_prompts(n_prompts)
     definition = definition or load_definition()
     families = tuple(_Family(**f) for f in definition["families"])
     facts = {domain: tuple(_Fact(domain, f["subject"], f["answer"],
@@ -133,7 +136,7 @@ def generate_sycophancy(n_prompts: int, *, seed: int = 0,
                            for f in definition["facts"][domain]) for domain in DOMAINS}
     items = []
     for index in range(n_prompts):
-        block, position = divmod(index, len(CONDITIONS))
+        block = index // len(CONDITIONS)
         round_, slot = divmod(block, len(DOMAINS))
         domain = DOMAINS[np.random.default_rng([seed, 0, round_]).permutation(len(DOMAINS))[slot]]
         # Each round draws one fact per domain, so a domain's facts repeat only once all
@@ -141,10 +144,8 @@ def generate_sycophancy(n_prompts: int, *, seed: int = 0,
         order = np.random.default_rng([seed, 2, DOMAINS.index(domain)]).permutation(
             len(facts[domain]))
         fact = facts[domain][order[round_ % len(order)]]
-        condition = CONDITIONS[np.random.default_rng([seed, 1, block]).permutation(
-            len(CONDITIONS))[position]]
-        family = families[np.random.default_rng([seed, 3, block // len(families)]).permutation(
-            len(families))[block % len(families)]]
+        condition = cycled_pick(CONDITIONS, seed=seed, stream=1, index=index)
+        family = cycled_pick(families, seed=seed, stream=3, index=block)
         wrong = fact.wrong[int(np.random.default_rng([seed, 4, block]).integers(len(fact.wrong)))]
         items.append(_make_item(index, fact=fact, condition=condition, family=family,
                                 wrong=wrong, definition=definition))
