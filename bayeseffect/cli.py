@@ -167,7 +167,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
 
 
 def _fit_and_report(run_dir: Path, *, seed: int, console: Console, outcome: str | None = None,
-                    draws: int = 1000, tune: int = 1000, chains: int = 4,
+                    draws: int = 1000, tune: int = 500, chains: int = 4,
                     hdi_prob: float = 0.94, parameterization: str = "auto") -> None:
     from bayeseffect.pipeline import fit_run, report_run
 
@@ -187,7 +187,8 @@ _OUTCOME_HELP = ("Outcome to fit: the variable's primary outcome by default; oth
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--outcome", metavar="NAME", default=None, help=_OUTCOME_HELP)
 @click.option("--draws", default=1000, show_default=True, help="Kept draws per chain.")
-@click.option("--tune", default=1000, show_default=True, help="Warm-up draws per chain.")
+@click.option("--tune", default=500, show_default=True,
+              help="Warm-up draws per chain (nutpie adapts quickly; retries double it).")
 @click.option("--chains", default=4, show_default=True, help="Chains.")
 @click.option("--seed", default=0, show_default=True, help="Sampler seed.")
 @click.option("--parameterization", type=click.Choice(["auto", "centered", "noncentered"]),

@@ -89,6 +89,9 @@ def _problems(ds: xr.Dataset) -> list[str]:
     for coord in (*PROMPT_COORDS, *factors):
         if coord not in ds.coords or ds[coord].dims != ("prompt",):
             problems.append(f"coordinate {coord!r} on ('prompt',) is missing")
+    crossed = str(ds.attrs.get("crossed_factor", ""))
+    if crossed and crossed not in factors:
+        problems.append(f"crossed_factor {crossed!r} is not one of the factors")
     outcomes = [o for o in str(ds.attrs["outcomes"]).split(",") if o]
     expected_vars = {**RESPONSE_VARS, **{o: "" for o in outcomes}}
     for name, kind in expected_vars.items():

@@ -106,6 +106,7 @@ def build_dataset(
         "primary_outcome": variable.primary_outcome,
         "outcomes": ",".join(variable.outcomes),
         "factors": ",".join(prompt_set.factor_names),
+        "crossed_factor": prompt_set.crossed_factor,
         "replicates": replicates,
     })
     validate_dataset(ds)

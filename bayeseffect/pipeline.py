@@ -312,7 +312,7 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
         raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
 
 
-def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tune: int = 1000,
+def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tune: int = 500,
             chains: int = 4, seed: int = 0, parameterization: str = "auto",
             console: Console | None = None) -> dict[str, Any]:
     """Fit an outcome's model to a run's dataset and save its posterior and fit summary.

@@ -52,6 +52,9 @@ def simulate(
     sd_family: float = 0.3,
     sd_family_slope: float = 0.2,
     upper: int = 64,
+    n_items: int = 0,
+    sd_item: float = 0.5,
+    sd_item_slope: float = 0.3,
     seed: int = 0,
 ) -> Simulated:
     """Simulate one outcome of a given kind from the hierarchical model.
@@ -68,6 +71,10 @@ def simulate(
         Group-level SDs.
     upper
         Count censoring limit (max tokens).
+    n_items, sd_item, sd_item_slope
+        With ``n_items`` >= 2, a factor ``item`` crossed with the families (prompt ``j``
+        asks item ``(j // n_families) % n_items`` in family ``j % n_families``), with its
+        own intercepts and arm slopes; the dataset names it as its crossed factor.
     seed
         Seed of the ``numpy.random.Generator``.
 
@@ -83,7 +90,14 @@ def simulate(
     u = rng.normal(0, sd_prompt, n_prompts)
     v = rng.normal(0, sd_prompt_slope, n_prompts)
     eta_base = alpha + u + f[family]
-    eta = np.stack([eta_base, eta_base + beta + s[family] + v])  # (arm, prompt)
+    slope = beta + s[family] + v
+    item = (np.arange(n_prompts) // n_families) % max(n_items, 1)
+    if n_items >= 2:
+        # A separate stream keeps the simulations without items exactly as they were.
+        item_rng = np.random.default_rng([seed, 1])
+        eta_base = eta_base + item_rng.normal(0, sd_item, n_items)[item]
+        slope = slope + item_rng.normal(0, sd_item_slope, n_items)[item]
+    eta = np.stack([eta_base, eta_base + slope])  # (arm, prompt)
     shape = (2, n_prompts, replicates)
     noise = rng.random(shape)
     finish = np.full(shape, "stop", dtype=object)
@@ -127,14 +141,19 @@ def simulate(
             "level": ("prompt", np.where(np.arange(n_prompts) % 2 == 0, "even", "odd")),
         },
     )
+    if n_items >= 2:
+        ds = ds.assign_coords(item=("prompt", [f"item-{i:04d}" for i in item]))
     if kind == "ordinal":
         ds["outcome"].attrs["n_levels"] = len(ORDINAL_CUTPOINTS) + 1
     ds.attrs = {key: "simulated" for key in REQUIRED_ATTRS}
     ds.attrs.update({
         "contract_version": CONTRACT_VERSION, "variable": f"simulated_{kind}",
         "outcome_kind": kind, "primary_outcome": "outcome", "outcomes": "outcome",
-        "factors": "level", "pair_name": "simulated", "cross_family": 0,
+        "factors": "level,item" if n_items >= 2 else "level",
+        "pair_name": "simulated", "cross_family": 0,
         "cross_family_reasons": "", "seed": seed, "replicates": replicates,
         "prompt_set_seed": seed, "sampling_params": f'{{"max_tokens": {upper}}}',
     })
+    if n_items >= 2:
+        ds.attrs["crossed_factor"] = "item"
     return Simulated(dataset=ds, sample_ate=float(np.mean(mean[1] - mean[0])))

@@ -69,7 +69,7 @@ def sample_all(
     runs_root: Path = Path("runs"),
     fit: bool = True,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 500,
     chains: int = 4,
     console: Console | None = None,
     servers: dict[str, str] | None = None,

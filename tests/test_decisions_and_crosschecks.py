@@ -53,3 +53,21 @@ def test_agreement_note_only_when_widths_differ_a_lot():
     assert agreement_note(0.10, 0.11) == ""
     assert "0.44 times as wide" in agreement_note(0.044, 0.10)
     assert "2.00 times as wide" in agreement_note(0.2, 0.1)
+
+
+def test_crossed_designs_are_checked_over_items_not_prompts():
+    sim = simulate("continuous", n_prompts=60, replicates=3, n_families=6, n_items=10,
+                   sd_item_slope=1.0, seed=2)
+    crossed = design_from_dataset(sim.dataset)
+    flat = design_from_dataset(sim.dataset, crossed="")
+    by_item, by_prompt = paired_t(crossed, prob=0.9), paired_t(flat, prob=0.9)
+    assert by_item.method == "paired t on per-item differences"
+    assert by_prompt.method == "paired t on per-prompt differences"
+    means = per_prompt_means(crossed)
+    d = means[:, 1] - means[:, 0]
+    item_means = [d[crossed.item_index == i].mean() for i in range(10)]
+    expected = stats.ttest_1samp(item_means, 0.0).confidence_interval(0.9)
+    assert (by_item.low, by_item.high) == pytest.approx((expected.low, expected.high))
+    # Ten statements say less than sixty prompts would if they were independent.
+    assert by_item.high - by_item.low > 1.5 * (by_prompt.high - by_prompt.low)
+    assert cluster_bootstrap(crossed, prob=0.9).method == "cluster bootstrap over items"

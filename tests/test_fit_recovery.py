@@ -46,3 +46,37 @@ def test_no_effect_is_found_practically_zero_or_undecided():
     effect = summarize_draws(result.effects["sample_ate"], rope=0.1)
     assert effect.hdi_low < 0 < effect.hdi_high
     assert effect.verdict == "practically zero"
+
+
+def test_crossed_items_widen_the_population_interval_to_the_truth():
+    # 8 statements, each asked in 6 wordings: the arm effect varies mostly by statement.
+    # Counting the 48 prompts as independent would overstate what is known about new
+    # statements; the crossed model's population interval must be wider and cover it.
+    settings = {"n_prompts": 48, "n_families": 6, "beta": 0.5, "sd_family_slope": 0.2}
+    sim = simulate("continuous", replicates=6, n_items=8, sd_item_slope=1.0,
+                   sd_prompt_slope=0.1, seed=3, **settings)
+    crossed = design_from_dataset(sim.dataset)
+    assert crossed.crossed == "item" and len(crossed.items) == 8
+    ignored = design_from_dataset(sim.dataset, crossed="")
+    assert ignored.items == ()
+    with_items = fit_design(crossed, seed=1)
+    without = fit_design(ignored, seed=1)
+    assert with_items.diagnostics.passed, with_items.diagnostics.failures
+    assert {"sd_item", "sd_item_slope"} <= set(with_items.idata["posterior"].data_vars)
+    wide = summarize_draws(with_items.effects["population_ate"])
+    narrow = summarize_draws(without.effects["population_ate"])
+    assert wide.sd > 1.5 * narrow.sd
+    # New statements in the observed wordings: beta plus the mean family slope, redrawn
+    # as simulate draws them, times the simulated outcome's SD of 2.
+    rng = np.random.default_rng(3)
+    rng.normal(0, 0.3, 6)
+    truth = 2.0 * (0.5 + rng.normal(0, 0.2, 6).mean())
+    assert wide.hdi_low <= truth <= wide.hdi_high
+
+
+def test_crossed_factor_must_be_a_factor():
+    from bayeseffect.errors import BayesEffectError
+
+    sim = simulate("binary", n_prompts=8, replicates=2, seed=0)
+    with pytest.raises(BayesEffectError, match="crossed factor 'question' is not a factor"):
+        design_from_dataset(sim.dataset, crossed="question")

@@ -55,6 +55,9 @@ class PromptSet:
         The items, in generation order.
     factor_names
         Names of the design factors every item carries, in a fixed order.
+    crossed_factor
+        The factor crossed with the families (each of its levels asked in several
+        families), which the fit gives its own random effects; ``""`` for none.
 
     """
 
@@ -63,6 +66,7 @@ class PromptSet:
     seed: int
     items: tuple[PromptItem, ...]
     factor_names: tuple[str, ...]
+    crossed_factor: str = ""
 
     @property
     def sha256(self) -> str:

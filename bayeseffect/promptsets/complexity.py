@@ -97,4 +97,4 @@ def generate_complexity(n_prompts: int, *, seed: int = 0,
             factors={"audience": audience, "topic": topic["id"]},
         ))
     return PromptSet(name=definition["name"], version=definition["version"], seed=seed,
-                     items=tuple(items), factor_names=FACTOR_NAMES)
+                     items=tuple(items), factor_names=FACTOR_NAMES, crossed_factor="topic")

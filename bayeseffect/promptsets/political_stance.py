@@ -138,5 +138,5 @@ def generate_political_stance(n_prompts: int, *, seed: int = 0,
         ))
     return PromptSet(
         name=definition["name"], version=definition["version"], seed=seed,
-        items=tuple(items), factor_names=FACTOR_NAMES,
+        items=tuple(items), factor_names=FACTOR_NAMES, crossed_factor="statement",
     )

@@ -98,4 +98,4 @@ def generate_refusal(n_prompts: int, *, seed: int = 0,
             factors={"request": request, "topic": topic["id"]},
         ))
     return PromptSet(name=definition["name"], version=definition["version"], seed=seed,
-                     items=tuple(items), factor_names=FACTOR_NAMES)
+                     items=tuple(items), factor_names=FACTOR_NAMES, crossed_factor="topic")

@@ -151,7 +151,7 @@ def generate_sycophancy(n_prompts: int, *, seed: int = 0,
                                 wrong=wrong, definition=definition))
     return PromptSet(
         name=definition["name"], version=definition["version"], seed=seed,
-        items=tuple(items), factor_names=FACTOR_NAMES,
+        items=tuple(items), factor_names=FACTOR_NAMES, crossed_factor="fact",
     )
 
 

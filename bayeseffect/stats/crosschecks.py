@@ -58,24 +58,42 @@ def prompt_differences(design: Design) -> np.ndarray:
     return (means[:, 1] - means[:, 0])[np.isfinite(means).all(axis=1)]
 
 
+def unit_differences(design: Design) -> tuple[np.ndarray, str]:
+    """Independent units' mean differences and the units' name.
+
+    The units are the prompts, or with a crossed factor its levels (statements, facts):
+    prompts that share a statement are not independent, so their differences are
+    averaged first, as the Bayesian population ATE treats them.
+    """
+    means = per_prompt_means(design)
+    both = np.isfinite(means).all(axis=1)
+    d = means[:, 1] - means[:, 0]
+    if len(design.items) < 2:
+        return d[both], "prompt"
+    items = design.item_index[both]
+    totals = np.bincount(items, weights=d[both], minlength=len(design.items))
+    counts = np.bincount(items, minlength=len(design.items))
+    return totals[counts > 0] / counts[counts > 0], design.crossed
+
+
 def paired_t(design: Design, *, prob: float) -> CrossCheck:
-    """Paired t interval on per-prompt differences of cell means."""
-    d = prompt_differences(design)
+    """Paired t interval on per-prompt (or per-item) differences of cell means."""
+    d, unit = unit_differences(design)
     se = d.std(ddof=1) / np.sqrt(d.size)
     half = stats.t.ppf(0.5 + prob / 2, d.size - 1) * se
     p = 2 * stats.t.sf(abs(d.mean()) / se, d.size - 1) if se > 0 else float("nan")
-    return CrossCheck("paired t on per-prompt differences", float(d.mean()),
+    return CrossCheck(f"paired t on per-{unit} differences", float(d.mean()),
                       float(d.mean() - half), float(d.mean() + half), float(p))
 
 
 def cluster_bootstrap(design: Design, *, prob: float, n_boot: int = 4000,
                       seed: int = 0) -> CrossCheck:
-    """Percentile interval of the mean difference, resampling whole prompts."""
-    d = prompt_differences(design)
+    """Percentile interval of the mean difference, resampling whole prompts (or items)."""
+    d, unit = unit_differences(design)
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
     low, high = np.quantile(boots, [0.5 - prob / 2, 0.5 + prob / 2])
-    return CrossCheck("cluster bootstrap over prompts", float(d.mean()), float(low),
+    return CrossCheck(f"cluster bootstrap over {unit}s", float(d.mean()), float(low),
                       float(high), float("nan"))
 
 

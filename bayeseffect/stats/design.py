@@ -38,6 +38,14 @@ class Design:
         Count only: the censoring limit (max tokens), else ``None``.
     n_levels
         Ordinal only: number of ordered levels (outcomes are 1..n_levels).
+    meta
+        Continuous and count: the outcome's mean and SD (the models' standardization).
+    crossed
+        Name of the factor crossed with the families (a statement asked in every
+        wording, a fact under every premise), or ``""`` when there is none.
+    items, item_index
+        Levels of the crossed factor and the ``(prompt,)`` index into them (empty when
+        there is no crossed factor).
     """
 
     kind: str
@@ -53,6 +61,9 @@ class Design:
     upper: int | None = None
     n_levels: int | None = None
     meta: dict[str, float] = field(default_factory=dict)
+    crossed: str = ""
+    items: tuple[str, ...] = ()
+    item_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def responses_per_cell(self) -> float:
@@ -79,7 +90,7 @@ def outcome_kind(ds: xr.Dataset, outcome: str) -> str:
 
 
 def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str | None = None,
-                        upper: int | None = None) -> Design:
+                        upper: int | None = None, crossed: str | None = None) -> Design:
     """Extract the design of one outcome from a contract dataset.
 
     Parameters
@@ -92,6 +103,9 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
         Outcome kind; the dataset's ``outcome_kind`` when omitted.
     upper
         Count censoring limit; read from ``sampling_params`` (max tokens) when omitted.
+    crossed
+        Factor whose levels get their own random intercepts and arm slopes, crossed with
+        the families; the dataset's ``crossed_factor`` when omitted, ``""`` for none.
 
     Returns
     -------
@@ -116,12 +130,20 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
     families_all = ds["family"].values[keep].astype(str)
     families = tuple(sorted(set(families_all.tolist())))
     factor_names = [f for f in str(ds.attrs.get("factors", "")).split(",") if f]
+    crossed = str(ds.attrs.get("crossed_factor", "")) if crossed is None else crossed
+    if crossed and (crossed not in factor_names or crossed not in ds.coords):
+        raise BayesEffectError(f"crossed factor {crossed!r} is not a factor of this run; "
+                               f"its factors: {', '.join(factor_names) or 'none'}")
+    item_levels = ds[crossed].values[keep].astype(str) if crossed else np.array([], dtype=str)
+    items = tuple(sorted(set(item_levels.tolist())))
     common: dict[str, Any] = {
         "kind": kind, "outcome": outcome,
         "prompts": tuple(ds["prompt"].values[keep].astype(str).tolist()),
         "families": families,
         "family_index": np.array([families.index(f) for f in families_all], dtype=np.int64),
         "factors": {name: ds[name].values[keep] for name in factor_names if name in ds.coords},
+        "crossed": crossed, "items": items,
+        "item_index": np.array([items.index(i) for i in item_levels], dtype=np.int64),
     }
     if kind == "binary":
         if not np.all(np.isin(values[usable], (0.0, 1.0))):

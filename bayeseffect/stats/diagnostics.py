@@ -6,7 +6,10 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-#: Gate thresholds (Vehtari et al. 2021 for R-hat and ESS; E-BFMI after Betancourt 2016).
+from bayeseffect.stats.convergence import gate_statistics
+
+#: Gate thresholds (Vehtari et al. 2021 for R-hat and ESS, computed as in the paper by
+#: :mod:`.convergence`; E-BFMI after Betancourt 2016).
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
 BFMI_MIN = 0.3
@@ -64,12 +67,20 @@ class Diagnostics:
         return [asdict(g) for g in self.gates]
 
 
-def _worst(values: xr.Dataset, reduce: str) -> float:
-    flat = np.concatenate([np.ravel(v.values) for v in values.data_vars.values()])
-    flat = flat[np.isfinite(flat)]
+def _worst(values: np.ndarray, reduce: str) -> float:
+    flat = values[np.isfinite(values)]
     if flat.size == 0:
         return float("nan")
     return float(flat.max() if reduce == "max" else flat.min())
+
+
+def _stack(params: xr.Dataset) -> np.ndarray:
+    """Every scalar of every variable as one ``(param, chain, draw)`` array."""
+    blocks = []
+    for variable in params.data_vars.values():
+        values = variable.transpose("chain", "draw", ...).values
+        blocks.append(values.reshape(values.shape[0], values.shape[1], -1).transpose(2, 0, 1))
+    return np.concatenate(blocks, axis=0)
 
 
 def check_gates(idata: xr.DataTree, *, var_names: list[str], effect: xr.DataArray
@@ -92,10 +103,9 @@ def check_gates(idata: xr.DataTree, *, var_names: list[str], effect: xr.DataArra
         Each gate with its worst value.
 
     """
-    params = idata["posterior"].to_dataset()[var_names].assign(effect=effect)
-    rhat = _worst(az.rhat(params), "max")
-    ess_bulk = _worst(az.ess(params, method="bulk"), "min")
-    ess_tail = _worst(az.ess(params, method="tail"), "min")
+    draws = _stack(idata["posterior"].to_dataset()[var_names].assign(effect=effect))
+    rhats, bulk, tail = gate_statistics(draws)
+    rhat, ess_bulk, ess_tail = _worst(rhats, "max"), _worst(bulk, "min"), _worst(tail, "min")
     divergences = int(idata["sample_stats"]["diverging"].sum())
     bfmi = float(np.min(np.asarray(az.bfmi(idata)["energy"].values)))
     sd = float(effect.std())

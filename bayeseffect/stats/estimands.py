@@ -6,9 +6,10 @@ from simulated outcomes.
 
 - **Sample ATE**: mean over the observed prompts of E[y | instruct] - E[y | base].
 - **Population ATE**: the same mean over new prompts from the same design (fresh prompt
-  effects drawn from their estimated SDs, families in their observed proportions). It
-  is wider: it adds the uncertainty of which prompts one happens to draw -- the quantity
-  a paired t-test on per-prompt differences also targets.
+  and item effects drawn from their estimated SDs, the population-vs-sample gap of the
+  zero-sum offsets put back, families in their observed proportions). It is wider: it
+  adds the uncertainty of which prompts one happens to draw -- the quantity a paired
+  t-test on per-prompt (or, with a crossed factor, per-item) differences also targets.
 """
 
 import numpy as np

@@ -11,7 +11,15 @@ u_j and v_j are strongly anti-correlated in the posterior and the slope SD mixes
 effect either way.
 
 u_j, v_j (prompt intercepts and arm slopes) and f_g, s_g (family intercepts and arm
-slopes) are zero-sum normal offsets with half-normal SDs. Non-centered (``sd * z``) when
+slopes) are zero-sum normal offsets with half-normal SDs.
+
+When the design has a factor crossed with the families (a statement asked in every
+wording, a fact under every premise), its levels i get their own intercepts and slopes
+w_i and t_i, added to both lines; u_j and v_j are then what is left of prompt j once
+its family and its item are known. Without them, prompts that share a statement would
+count as independent evidence and the population interval would be too narrow.
+
+Non-centered (``sd * z``) when
 cells hold few responses, centered when they hold many: with much data per group the
 non-centered form mixes badly, with little data the centered form does.
 """
@@ -36,7 +44,14 @@ GROUP_TERMS = (
     ("v_prompt", "sd_prompt_slope", "prompt"),
     ("f_family", "sd_family", "family"),
     ("s_family", "sd_family_slope", "family"),
+    ("w_item", "sd_item", "item"),
+    ("t_item", "sd_item_slope", "item"),
 )
+
+
+def _levels(design: Design, dim: str) -> int:
+    return {"prompt": len(design.prompts), "family": len(design.families),
+            "item": len(design.items)}[dim]
 
 
 def choose_centered(design: Design, parameterization: str = "auto") -> bool:
@@ -59,7 +74,8 @@ def add_linear_predictor(design: Design, priors: HierarchyPriors, *, centered: b
     Parameters
     ----------
     design
-        The study design (coords ``prompt`` and ``family`` must be on the model).
+        The study design (coords ``prompt``, ``family`` and, with a crossed factor,
+        ``item`` must be on the model).
     priors
         Priors of the hierarchy.
     centered
@@ -77,12 +93,16 @@ def add_linear_predictor(design: Design, priors: HierarchyPriors, *, centered: b
     slope = priors.effect.create("beta")
     terms = {}
     for name, sd_name, dim in GROUP_TERMS:
-        if dim == "family" and len(design.families) < 2:
-            terms[name] = pt.zeros(len(design.families))
+        if dim != "prompt" and _levels(design, dim) < 2:
+            terms[name] = pt.zeros(1)
             continue
         terms[name] = _group(name, priors.group_sd.create(sd_name), dim, centered=centered)
     level = base + terms["u_prompt"] + terms["f_family"][family]
     effect = slope + terms["v_prompt"] + terms["s_family"][family]
+    if len(design.items) >= 2:
+        item = pm.Data("item_index", design.item_index, dims="prompt")
+        level = level + terms["w_item"][item]
+        effect = effect + terms["t_item"][item]
     return pt.stack([level + ARM_CODES[0] * effect, level + ARM_CODES[1] * effect], axis=1)
 
 
@@ -123,6 +143,10 @@ def eta_draws(post: xr.Dataset, design: Design) -> np.ndarray:
     v = _offset(post, "v_prompt", "sd_prompt_slope", n_prompts)
     f = _offset(post, "f_family", "sd_family", n_families)[..., design.family_index]
     s = _offset(post, "s_family", "sd_family_slope", n_families)[..., design.family_index]
+    if len(design.items) >= 2:
+        w = _offset(post, "w_item", "sd_item", len(design.items))[..., design.item_index]
+        t = _offset(post, "t_item", "sd_item_slope", len(design.items))[..., design.item_index]
+        return _by_arm(alpha[..., None] + u + f + w, beta[..., None] + v + s + t)
     return _by_arm(alpha[..., None] + u + f, beta[..., None] + v + s)
 
 
@@ -130,12 +154,33 @@ def _by_arm(level: np.ndarray, effect: np.ndarray) -> np.ndarray:
     return np.stack([level + ARM_CODES[0] * effect, level + ARM_CODES[1] * effect], axis=-1)
 
 
+def _population_shift(post: xr.Dataset, sd_name: str, n_levels: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Draw how far the population mean of a zero-sum group term lies from its sample mean.
+
+    A zero-sum offset is ``x - mean(x)`` with ``x`` i.i.d. ``N(0, sd)``, so ``beta``
+    (or ``alpha``) absorbs the observed levels' mean ``mean(x) ~ N(0, sd / sqrt(n))``. For
+    new levels that mean is not there: one such shift per draw puts it back. Leaving it out
+    made the population interval as narrow as the sample one (0.44 times the paired-t
+    width on real logic data).
+    """
+    if sd_name not in post or n_levels < 2:
+        return np.zeros((post.sizes["chain"], post.sizes["draw"], 1))
+    sd = np.asarray(post[sd_name].values)[..., None]
+    return sd / np.sqrt(n_levels) * rng.standard_normal(sd.shape)
+
+
 def new_prompt_eta(post: xr.Dataset, design: Design, *, n_new: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Linear predictors of ``n_new`` new prompts per draw, from the same families and design.
 
     New prompts get fresh prompt intercepts and slopes from their SDs, and a family drawn
-    with the observed family proportions (keeping that family's estimated offsets).
+    with the observed family proportions (keeping that family's estimated offsets). With
+    a crossed factor, each new prompt also asks a new item (a statement or fact not yet
+    seen), whose intercept and slope are drawn from the item SDs: the population is new
+    items in the observed wordings. The intercept and arm effect of each draw are moved
+    by the gap between the population and sample means of the prompt (and item) terms
+    (:func:`_population_shift`); the families are the observed ones, so theirs is not.
 
     Returns
     -------
@@ -153,4 +198,14 @@ def new_prompt_eta(post: xr.Dataset, design: Design, *, n_new: int,
     n_families = len(design.families)
     f = _offset(post, "f_family", "sd_family", n_families)[..., families]
     s = _offset(post, "s_family", "sd_family_slope", n_families)[..., families]
-    return _by_arm(alpha[..., None] + u + f, beta[..., None] + v + s)
+    n_prompts, n_items = len(design.prompts), len(design.items)
+    level = (alpha[..., None] + u + f + _population_shift(post, "sd_prompt", n_prompts, rng)
+             + _population_shift(post, "sd_item", n_items, rng))
+    effect = (beta[..., None] + v + s + _population_shift(post, "sd_prompt_slope", n_prompts, rng)
+              + _population_shift(post, "sd_item_slope", n_items, rng))
+    if "sd_item" in post:
+        level = level + np.asarray(post["sd_item"].values)[..., None] * rng.standard_normal(
+            (*shape, n_new))
+        effect = effect + np.asarray(post["sd_item_slope"].values)[..., None] * (
+            rng.standard_normal((*shape, n_new)))
+    return _by_arm(level, effect)

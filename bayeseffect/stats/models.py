@@ -39,8 +39,11 @@ class ModelSpec:
 
 
 def _coords(design: Design) -> dict[str, list[str]]:
-    return {"prompt": list(design.prompts), "family": list(design.families),
-            "arm": ["base", "instruct"]}
+    coords = {"prompt": list(design.prompts), "family": list(design.families),
+              "arm": ["base", "instruct"]}
+    if len(design.items) >= 2:
+        coords["item"] = list(design.items)
+    return coords
 
 
 def build_model(design: Design, *, priors: HierarchyPriors | None = None,
