@@ -371,7 +371,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
         parameterization=parameterization, by=("family", *moderators(design)),
         progressbar=console is not None and console.is_terminal, on_attempt=announce)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
-               "attempts": [{**asdict(a.settings), "centered": a.centered}
+               "attempts": [{**asdict(a.settings), "centered": a.centered, "pooled": a.pooled}
                             for a in result.attempts],
                "kind": design.kind, "outcome": design.outcome}
     from bayeseffect.stats.prior_check import prior_effects

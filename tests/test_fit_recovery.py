@@ -80,3 +80,6 @@ def test_crossed_factor_must_be_a_factor():
     sim = simulate("binary", n_prompts=8, replicates=2, seed=0)
     with pytest.raises(BayesEffectError, match="crossed factor 'question' is not a factor"):
         design_from_dataset(sim.dataset, crossed="question")
+    # Every item asked once: nothing to separate from the prompt effects.
+    once = simulate("binary", n_prompts=8, replicates=2, n_families=1, n_items=8, seed=0)
+    assert design_from_dataset(once.dataset).items == ()

@@ -41,7 +41,9 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
                             ("P(> 0)", "right"), (f"verdict (ROPE ±{effect['rope']:g})", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     _row(table, "sample ATE (these prompts)", effect)
-    _row(table, "population ATE (new prompts)", report["population_ate"])
+    crossed = report["design"].get("crossed_factor", "")
+    _row(table, f"population ATE (new {crossed}s)" if crossed else "population ATE (new prompts)",
+         report["population_ate"])
     if "ratio" in report:
         table.add_row("ratio of means instruct/base", f"{report['ratio']['mean']:.3f}",
                       _interval(report["ratio"]), "", "")

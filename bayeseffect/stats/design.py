@@ -106,6 +106,7 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
     crossed
         Factor whose levels get their own random intercepts and arm slopes, crossed with
         the families; the dataset's ``crossed_factor`` when omitted, ``""`` for none.
+        Ignored when no level holds more than one prompt (a short run).
 
     Returns
     -------
@@ -136,6 +137,9 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
                                f"its factors: {', '.join(factor_names) or 'none'}")
     item_levels = ds[crossed].values[keep].astype(str) if crossed else np.array([], dtype=str)
     items = tuple(sorted(set(item_levels.tolist())))
+    if len(items) == int(keep.sum()):
+        # One prompt per item: item and prompt effects would be one thing twice.
+        crossed, items, item_levels = "", (), np.array([], dtype=str)
     common: dict[str, Any] = {
         "kind": kind, "outcome": outcome,
         "prompts": tuple(ds["prompt"].values[keep].astype(str).tolist()),
