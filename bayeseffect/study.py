@@ -23,6 +23,10 @@ from bayeseffect.variables import get_variable, variable_names
 
 #: The outcome every run also fits: response length in tokens (verbosity).
 VERBOSITY_OUTCOME = "n_completion_tokens"
+#: Bias expression, drawn together in one forest plot: (variable, outcome, factor).
+#: ``ambiguous_bias`` is not social_bias's primary outcome, so the study fits it too.
+BIAS_FOREST = (("social_bias", "ambiguous_bias", "dimension"),
+               ("political_stance", "position", "axis"))
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,12 @@ def sample_all(
     if not fit:
         return run_dirs, [], None
     rows = []
-    for run_dir in run_dirs:
-        for outcome in (None, VERBOSITY_OUTCOME):
+    extra = {variable: outcome for variable, outcome, _ in BIAS_FOREST}
+    for name, run_dir in zip(variable_names(), run_dirs, strict=True):
+        primary = get_variable(name).primary_outcome
+        outcomes = [None, *([extra[name]] if extra.get(name, primary) != primary else []),
+                    VERBOSITY_OUTCOME]
+        for outcome in outcomes:
             if console is not None:
                 console.rule(f"{run_dir.name}: {outcome or 'primary outcome'}")
             summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
@@ -139,11 +147,60 @@ def sample_all(
     payload: dict[str, Any] = {"runs": [str(d) for d in run_dirs],
                                "rows": [asdict(r) for r in rows],
                                "cross_family": bool(cross)}
+    forest = plot_bias_forest(dict(zip(variable_names(), run_dirs, strict=True)),
+                              study_file.with_suffix(".bias_forest.png"),
+                              cross_family=bool(cross))
+    payload["bias_forest"] = str(forest) if forest else ""
     write_atomic(study_file, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
     if console is not None:
         render_study(rows, console=console, cross_family=bool(cross))
-        console.print(f"Study summary: {study_file}")
+        console.print(f"Study summary: {study_file}"
+                      + (f"; bias by dimension and axis: {forest}" if forest else ""))
     return run_dirs, rows, study_file
+
+
+def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: bool
+                     ) -> Path | None:
+    """Draw social bias by dimension and political position by axis in one forest plot.
+
+    Parameters
+    ----------
+    run_dirs
+        Variable name -> its fitted run directory.
+    path
+        PNG file to write.
+    cross_family
+        Whether any run compares models of different families (shown in red).
+
+    Returns
+    -------
+    Path or None
+        ``path``, or ``None`` when none of :data:`BIAS_FOREST`'s outcomes was fitted.
+    """
+    from bayeseffect.dataset import load_dataset
+    from bayeseffect.report.plots import plot_effects_forest
+    from bayeseffect.runs import DATASET, outcome_files
+    from bayeseffect.stats.store import load_fit
+
+    panels = {}
+    for variable, outcome, factor in BIAS_FOREST:
+        if variable not in run_dirs:
+            continue
+        run_dir = run_dirs[variable]
+        primary = str(load_dataset(run_dir / DATASET).attrs["primary_outcome"])
+        posterior = outcome_files(run_dir, outcome, primary=primary)[0]
+        if not posterior.exists():
+            continue
+        effects = load_fit(posterior)["effects"].to_dataset()
+        if f"effect_by_{factor}" in effects:
+            panels[f"{variable}: {outcome} by {factor}"] = effects[f"effect_by_{factor}"]
+    if not panels:
+        return None
+    return plot_effects_forest(
+        panels, path, title="Bias expression: effect of instruction tuning (instruct - base) "
+                            "per dimension and axis, each in its outcome's units",
+        warning="CROSS-FAMILY PAIR: not the effect of instruction tuning alone"
+        if cross_family else "")
 
 
 def _cross_family(run_dir: Path) -> bool:

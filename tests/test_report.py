@@ -74,3 +74,22 @@ def test_fit_file_carries_the_dataset_provenance_and_effects(fitted_run):
     assert fit.attrs["cross_family"] == 1
     assert json.loads(fit.attrs["fit_summary"])["gates"][0]["name"] == "max R-hat"
     assert {"sample_ate", "population_ate", "effect_by_family"} <= set(fit["effects"].data_vars)
+
+
+def test_one_forest_plot_holds_effects_of_several_outcomes_by_their_own_factors(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from bayeseffect.report.plots import plot_effects_forest
+
+    rng = np.random.default_rng(0)
+    dimension = xr.DataArray(rng.normal(size=(4, 500, 3)), dims=("chain", "draw", "dimension"),
+                             coords={"dimension": ["age", "gender", "nationality"]})
+    axis = xr.DataArray(rng.normal(size=(2, 800, 2)), dims=("chain", "draw", "axis"),
+                        coords={"axis": ["economic", "social"]})
+    path = plot_effects_forest({"social_bias: ambiguous_bias by dimension": dimension,
+                                "political_stance: position by axis": axis},
+                               tmp_path / "bias.png", title="bias", warning="CROSS-FAMILY")
+    assert path.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="no panels"):
+        plot_effects_forest({}, tmp_path / "none.png", title="none")

@@ -64,6 +64,45 @@ def plot_by_factor(fit: xr.DataTree, path: Path, *, factor: str, title: str,
     return path
 
 
+def plot_effects_forest(panels: dict[str, xr.DataArray], path: Path, *, title: str,
+                        warning: str = "", hdi_prob: float = DEFAULT_HDI_PROB) -> Path:
+    """One forest plot of several outcomes' effects by level (bias by dimension and axis).
+
+    Parameters
+    ----------
+    panels
+        Label -> effect draws on ``(chain, draw, <factor>)``; each label names its
+        variable, outcome and factor, since the units differ between panels.
+    path
+        PNG file to write.
+    title
+        Figure title.
+    warning
+        Text shown in red above the plot (the cross-family warning), if any.
+    hdi_prob
+        Mass of the outer interval (the inner one is 50%).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if not panels:
+        raise ValueError("nothing to plot: no panels")
+    # Each panel comes from its own fit: align their draws so one dataset can hold them.
+    draws = min(p.sizes["draw"] for p in panels.values())
+    chains = min(p.sizes["chain"] for p in panels.values())
+    data = xr.Dataset({label: p.isel(chain=slice(chains), draw=slice(draws))
+                       .assign_coords(chain=range(chains), draw=range(draws))
+                       for label, p in panels.items()})
+    pc = azp.plot_forest(xr.DataTree.from_dict({"effects": data}), group="effects",
+                         combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
+                         point_estimate="mean", backend="matplotlib")
+    _suptitle(pc, *_headline(title, warning))
+    pc.savefig(path, dpi=120)
+    return path
+
+
 def plot_prompt_ppc(checks: xr.DataTree, path: Path, *, title: str, warning: str = "") -> Path:
     """Posterior predictive check of per-prompt differences: replicated vs observed spread."""
     pc = azp.plot_ppc_dist(checks, var_names=["prompt_difference"], kind="ecdf",
