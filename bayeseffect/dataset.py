@@ -15,9 +15,10 @@ import xarray as xr
 from bayeseffect.contract import ARM_LABELS, CONTRACT_VERSION, validate_dataset
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.journal import ResponseRecord
+from bayeseffect.option_scores import expected_share
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.runs import write_atomic
-from bayeseffect.variables.registry import OutcomeVariable
+from bayeseffect.variables.registry import OPTION_OUTCOME, OutcomeVariable
 
 
 def build_dataset(
@@ -27,6 +28,7 @@ def build_dataset(
     variable: OutcomeVariable,
     replicates: int,
     attrs: Mapping[str, str | int | float],
+    option_scores: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
 ) -> xr.Dataset:
     """Assemble the ``arm x prompt x replicate`` dataset from journaled responses.
 
@@ -45,6 +47,9 @@ def build_dataset(
         Replicates per (arm, prompt).
     attrs
         Provenance attributes (see :data:`bayeseffect.contract.REQUIRED_ATTRS`).
+    option_scores
+        Arm -> prompt id -> option -> probability (:mod:`bayeseffect.option_scores`),
+        for a variable with ``options``; the option outcome is NaN where absent.
 
     Returns
     -------
@@ -76,6 +81,14 @@ def build_dataset(
                 ints["seed"][a, p, r] = record.seed
                 for name, value in variable.score(record.text, item).items():
                     outcomes[name][a, p, r] = value
+    if variable.options:
+        share = np.full(shape, np.nan)
+        for a, arm in enumerate(ARM_LABELS):
+            scores = (option_scores or {}).get(arm, {})
+            for p, item in enumerate(prompt_set.items):
+                if item.prompt_id in scores:
+                    share[a, p, 0] = expected_share(scores[item.prompt_id], item.expected)
+        outcomes[OPTION_OUTCOME] = share
     dims = ("arm", "prompt", "replicate")
     data_vars: dict[str, tuple[Any, ...]] = {
         "completed": (dims, completed),
@@ -104,7 +117,7 @@ def build_dataset(
         "outcome_kind": variable.kind,
         "outcome_kinds": json.dumps({k: list(v) for k, v in variable.fit_kinds().items()}),
         "primary_outcome": variable.primary_outcome,
-        "outcomes": ",".join(variable.outcomes),
+        "outcomes": ",".join(outcomes),
         "factors": ",".join(prompt_set.factor_names),
         "crossed_factor": prompt_set.crossed_factor,
         "replicates": replicates,

@@ -30,6 +30,7 @@ from bayeseffect.model_catalog import (
     local_pair,
     resolve_pair,
 )
+from bayeseffect.option_scores import read_option_scores, score_options
 from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.response_cache import ResponseCache
@@ -282,13 +283,20 @@ def sample_run(
             open_generator=lambda arm: factory(arm, arms[arm], params),
             journal_path=run_dir / JOURNAL, console=console,
         )
+        if var.options and servers is None and not custom:
+            if console is not None:
+                console.print(f"Scoring the options {'/'.join(var.options)} by likelihood "
+                              "(one forward pass per batch)")
+            score_options(prompt_set, options=var.options, arms=ARMS, run_dir=run_dir,
+                          open_generator=lambda arm: factory(arm, arms[arm], params))
     finally:
         if response_cache is not None:
             response_cache.close()
         # Even after an interrupt, the dataset reflects every response journaled so far.
         records = read_journal(run_dir / JOURNAL)
         ds = build_dataset(prompt_set, records, variable=var, replicates=replicates,
-                           attrs=dataset_attrs(manifest))
+                           attrs=dataset_attrs(manifest),
+                           option_scores=read_option_scores(run_dir, ARMS))
         save_dataset(ds, run_dir / DATASET)
     if console is not None and summary is not None and summary.generated:
         console.print(f"Generated {summary.generated} responses "

@@ -34,6 +34,29 @@ def test_real_pair_sampled_into_a_cross_family_dataset(real_run):
     assert manifest["pair"] == "offline-default"
 
 
+def test_option_likelihoods_are_stored_once_per_prompt_and_arm(real_run):
+    import numpy as np
+
+    ds = load_dataset(real_run / "dataset.nc")
+    share = ds["option_p_correct"]
+    scored = share.isel(replicate=0)
+    assert bool(np.isfinite(scored).all()) and bool(((scored > 0) & (scored < 1)).all())
+    assert bool(share.isel(replicate=slice(1, None)).isnull().all())
+    assert json.loads(ds.attrs["outcome_kinds"])["option_p_correct"][0] == "continuous"
+    scores_file = real_run / "options-instruct.json"
+    scores = json.loads(scores_file.read_text())
+    assert scores["options"] == ["yes", "no"]
+    prompt = str(ds["prompt"].values[0])
+    p = scores["probabilities"][prompt]
+    expected = str(ds["expected"].values[0])
+    assert float(share.sel(arm="instruct", prompt=prompt, replicate=0)) == pytest.approx(
+        p[expected] / (p["yes"] + p["no"]))
+    # Resuming a finished run scores nothing again.
+    stamp = scores_file.stat().st_mtime_ns
+    sample_run("logic", prompts=4, replicates=2, seed=3, params=PARAMS, out=real_run)
+    assert scores_file.stat().st_mtime_ns == stamp
+
+
 def test_a_cell_gives_the_same_response_in_another_run(real_run, tmp_path):
     first = read_journal(real_run / "responses.jsonl")
     # A different prompt count changes the run, but shared cells keep their seeds and

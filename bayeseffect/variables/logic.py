@@ -24,4 +24,5 @@ LOGIC = OutcomeVariable(
     # Two and a half percentage points of accuracy: smaller changes are within what a
     # reworded prompt set moves.
     rope=0.025,
+    options=("yes", "no"),
 )

@@ -15,6 +15,12 @@ Kind = Literal["binary", "continuous", "count", "ordinal"]
 VERBOSITY: tuple[Kind, float] = ("count", 5.0)
 
 
+#: Option-likelihood outcome: P(expected option) / P(any option) at the answer slot, one
+#: value per prompt and arm (stored in replicate 0; the others are NaN, as a forward pass
+#: without sampling has no replicates).
+OPTION_OUTCOME = "option_p_correct"
+
+
 @dataclass(frozen=True)
 class OutcomeVariable:
     """One measurable behaviour.
@@ -53,6 +59,11 @@ class OutcomeVariable:
     max_prompts
         Most prompts the prompt set holds (a fixed published set), or ``None`` when the
         generator makes any number.
+    options
+        Closed-form answer options (``("yes", "no")``), each item's ``expected`` one of
+        them: the run then also reads, in one forward pass per batch, the probability the
+        model puts on each option at the answer slot, and stores the share of the
+        expected one as the continuous outcome :data:`OPTION_OUTCOME` (empty: none).
     """
 
     name: str
@@ -68,10 +79,13 @@ class OutcomeVariable:
     levels: Mapping[str, int] = field(default_factory=dict)
     max_tokens: int = 16
     max_prompts: int | None = None
+    options: tuple[str, ...] = ()
 
     def fit_kinds(self) -> dict[str, tuple[Kind, float]]:
         """Every fittable outcome with its kind and ROPE, the primary outcome first."""
-        return {self.primary_outcome: (self.kind, self.rope), **self.secondary,
+        options: dict[str, tuple[Kind, float]] = (
+            {OPTION_OUTCOME: ("continuous", self.rope)} if self.options else {})
+        return {self.primary_outcome: (self.kind, self.rope), **self.secondary, **options,
                 "n_completion_tokens": VERBOSITY}
 
 

@@ -1,0 +1,93 @@
+"""Option likelihoods: the probability each arm puts on each closed-form answer option.
+
+For a variable with ``options`` (logic: yes/no), one forward pass per batch of prompts
+reads the next-token probabilities of the options at the answer slot -- where a
+generated answer would begin -- with no sampling and no parsing. Per arm the scores go
+to ``options-<arm>.json`` in the run directory, written once and atomically, so a
+resumed run never scores an arm twice.
+"""
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from bayeseffect.promptsets.base import PromptSet
+from bayeseffect.runs import write_atomic
+
+
+class OptionScorer(Protocol):
+    """A loaded model that can score answer options (the llama-cpp-python backend)."""
+
+    def option_probabilities(self, questions: Sequence[str],
+                             options: Sequence[str]) -> list[dict[str, float]]:
+        """Per question, option -> probability at the answer slot."""
+        ...
+
+
+def scores_path(run_dir: Path, arm: str) -> Path:
+    """Return the file holding one arm's option probabilities."""
+    return run_dir / f"options-{arm}.json"
+
+
+def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequence[str],
+                  run_dir: Path, open_generator: Callable[[str], Any]) -> list[str]:
+    """Score every prompt's options for each arm not scored yet.
+
+    Parameters
+    ----------
+    prompt_set
+        The run's items.
+    options
+        The answer options.
+    arms
+        Arms to score.
+    run_dir
+        Where ``options-<arm>.json`` go.
+    open_generator
+        Arm -> a loaded generator; arms whose generator cannot score options (a server
+        backend, a test double) are skipped.
+
+    Returns
+    -------
+    list of str
+        The arms scored by this call.
+    """
+    scored = []
+    for arm in arms:
+        path = scores_path(run_dir, arm)
+        if path.exists():
+            continue
+        generator = open_generator(arm)
+        try:
+            if not hasattr(generator, "option_probabilities"):
+                continue
+            probabilities = generator.option_probabilities(
+                [item.question for item in prompt_set.items], list(options))
+        finally:
+            generator.close()
+        payload = {"options": list(options),
+                   "probabilities": {item.prompt_id: p for item, p in
+                                     zip(prompt_set.items, probabilities, strict=True)}}
+        write_atomic(path, (json.dumps(payload, sort_keys=True) + "\n").encode("utf-8"))
+        scored.append(arm)
+    return scored
+
+
+def read_option_scores(run_dir: Path, arms: Sequence[str]
+                       ) -> dict[str, Mapping[str, Mapping[str, float]]]:
+    """Arm -> prompt id -> option -> probability, for the arms scored so far."""
+    out = {}
+    for arm in arms:
+        path = scores_path(run_dir, arm)
+        if path.exists():
+            out[arm] = json.loads(path.read_text(encoding="utf-8"))["probabilities"]
+    return out
+
+
+def expected_share(probabilities: Mapping[str, float], expected: str) -> float:
+    """P(expected option) among the options' total; NaN when the options get no mass."""
+    total = sum(probabilities.values())
+    if expected not in probabilities or total <= 0:
+        return float("nan")
+    return probabilities[expected] / total
