@@ -11,6 +11,7 @@ import xarray as xr
 from scipy.special import expit
 
 from bayeseffect.contract import ARM_LABELS, CONTRACT_VERSION, REQUIRED_ATTRS
+from bayeseffect.stats.censored import expected_censored_nb
 
 #: Natural-scale settings of the simulated non-binary outcomes.
 CONTINUOUS_MEAN, CONTINUOUS_SD = 10.0, 2.0
@@ -27,7 +28,8 @@ class Simulated:
     dataset
         The dataset (contract-conforming, provenance marked as simulated).
     sample_ate
-        True mean over the simulated prompts of E[y | instruct] - E[y | base].
+        True mean over the simulated prompts of E[y | instruct] - E[y | base] (for
+        counts, of the length under the limit, E[min(y, upper)]).
     """
 
     dataset: xr.Dataset
@@ -109,8 +111,9 @@ def simulate(
         scale = np.array([0.8, 0.5])[:, None, None]
         y = mean[:, :, None] + CONTINUOUS_SD * scale * rng.standard_t(5, size=shape)
     elif kind == "count":
-        mean = COUNT_MEAN * np.exp(eta)
-        p = COUNT_DISPERSION / (COUNT_DISPERSION + mean[:, :, None])
+        mean = expected_censored_nb(COUNT_MEAN * np.exp(eta), COUNT_DISPERSION, upper)
+        latent = COUNT_MEAN * np.exp(eta)
+        p = COUNT_DISPERSION / (COUNT_DISPERSION + latent[:, :, None])
         y = rng.negative_binomial(COUNT_DISPERSION, np.broadcast_to(p, shape)).astype(float)
         finish = np.where(y >= upper, "length", "stop").astype(object)
         y = np.minimum(y, upper)

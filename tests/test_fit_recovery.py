@@ -83,3 +83,24 @@ def test_crossed_factor_must_be_a_factor():
     # Every item asked once: nothing to separate from the prompt effects.
     once = simulate("binary", n_prompts=8, replicates=2, n_families=1, n_items=8, seed=0)
     assert design_from_dataset(once.dataset).items == ()
+
+
+def test_count_effect_is_on_the_length_a_response_has_under_the_limit():
+    from scipy import stats
+
+    from bayeseffect.stats.censored import expected_censored_nb
+
+    mu, alpha, upper = np.array([3.0, 40.0, 900.0]), np.array([2.0, 5.0, 1.5]), 48
+    k = np.arange(upper)
+    reference = [(k * stats.nbinom.pmf(k, a, a / (a + m))).sum()
+                 + upper * stats.nbinom.sf(upper - 1, a, a / (a + m))
+                 for m, a in zip(mu, alpha, strict=True)]
+    assert expected_censored_nb(mu, alpha, upper) == pytest.approx(reference, rel=1e-9)
+    # Most responses at the limit: the expected length is bounded by it, and so is the
+    # effect, whatever the unidentified latent mean does.
+    sim = simulate("count", n_prompts=30, replicates=3, alpha=2.0, beta=1.0, upper=24, seed=8)
+    result = fit_design(design_from_dataset(sim.dataset), seed=8)
+    effect = summarize_draws(result.effects["population_ate"])
+    assert -24 <= effect.hdi_low <= effect.hdi_high <= 24
+    sample = summarize_draws(result.effects["sample_ate"])
+    assert sample.hdi_low <= sim.sample_ate <= sample.hdi_high

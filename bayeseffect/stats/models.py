@@ -2,7 +2,8 @@
 
 - ``binary``: responses aggregated to counts per prompt x arm, Binomial with logit link.
 - ``continuous``: Student-t on the standardized outcome, a scale per arm.
-- ``count``: negative binomial with log link, right-censored at the token limit.
+- ``count``: negative binomial with log link, right-censored at the token limit; its
+  expected value is E[min(Y, limit)], the length a response has under the limit.
 - ``ordinal``: cumulative logit with ordered cutpoints (levels 1..K).
 
 The expected-value functions turn linear predictors into E[y] on the outcome's own
@@ -17,6 +18,7 @@ import pymc as pm
 import xarray as xr
 from scipy.special import expit
 
+from bayeseffect.stats.censored import expected_censored_nb
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import add_linear_predictor
 from bayeseffect.stats.priors import DEFAULT_PRIORS, HierarchyPriors, Prior
@@ -111,7 +113,13 @@ def _continuous(design: Design, eta: np.ndarray, post: xr.Dataset) -> np.ndarray
 
 
 def _count(design: Design, eta: np.ndarray, post: xr.Dataset) -> np.ndarray:
-    return np.exp(np.log(max(design.meta["mean"], 0.5)) + eta)
+    mu = np.exp(np.log(max(design.meta["mean"], 0.5)) + eta)
+    if design.upper is None or "dispersion" not in post:
+        return mu
+    # What a user sees is the length under the token limit, not the latent mean.
+    dispersion = np.asarray(post["dispersion"].values)
+    dispersion = dispersion.reshape(dispersion.shape + (1,) * (eta.ndim - 2))
+    return expected_censored_nb(mu, dispersion, design.upper)
 
 
 def _ordinal(design: Design, eta: np.ndarray, post: xr.Dataset) -> np.ndarray:
