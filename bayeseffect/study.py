@@ -193,7 +193,7 @@ def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: boo
             continue
         effects = load_fit(posterior)["effects"].to_dataset()
         if f"effect_by_{factor}" in effects:
-            panels[f"{variable}: {outcome} by {factor}"] = effects[f"effect_by_{factor}"]
+            panels[f"{variable}\n{outcome}"] = effects[f"effect_by_{factor}"]
     if not panels:
         return None
     return plot_effects_forest(
