@@ -98,7 +98,7 @@ def test_count_effect_is_on_the_length_a_response_has_under_the_limit():
     assert expected_censored_nb(mu, alpha, upper) == pytest.approx(reference, rel=1e-9)
     # Most responses at the limit: the expected length is bounded by it, and so is the
     # effect, whatever the unidentified latent mean does.
-    sim = simulate("count", n_prompts=30, replicates=3, alpha=2.0, beta=1.0, upper=24, seed=8)
+    sim = simulate("count", n_prompts=20, replicates=2, alpha=2.0, beta=1.0, upper=24, seed=8)
     result = fit_design(design_from_dataset(sim.dataset), seed=8)
     effect = summarize_draws(result.effects["population_ate"])
     assert -24 <= effect.hdi_low <= effect.hdi_high <= 24
