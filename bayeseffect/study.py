@@ -177,9 +177,8 @@ def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: boo
     Path or None
         ``path``, or ``None`` when none of :data:`BIAS_FOREST`'s outcomes was fitted.
     """
-    from bayeseffect.dataset import load_dataset
     from bayeseffect.report.plots import plot_effects_forest
-    from bayeseffect.runs import DATASET, outcome_files
+    from bayeseffect.runs import outcome_files
     from bayeseffect.stats.store import load_fit
 
     panels = {}
@@ -187,8 +186,8 @@ def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: boo
         if variable not in run_dirs:
             continue
         run_dir = run_dirs[variable]
-        primary = str(load_dataset(run_dir / DATASET).attrs["primary_outcome"])
-        posterior = outcome_files(run_dir, outcome, primary=primary)[0]
+        posterior = outcome_files(run_dir, outcome,
+                                  primary=get_variable(variable).primary_outcome)[0]
         if not posterior.exists():
             continue
         effects = load_fit(posterior)["effects"].to_dataset()

@@ -129,9 +129,13 @@ def gate_statistics(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _gate_statistics(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     split = _split(draws)
     z = _z_scale(split)
+    return _rank_rhat(split, z), _ess(z), tail_ess(draws)
+
+
+def _rank_rhat(split: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Bulk (``z``, the rank-normalized ``split``) and folded R-hat, the larger of the two."""
     median = np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None]
-    rhat = np.maximum(_rhat(z), _rhat(_z_scale(np.abs(split - median))))
-    return rhat, _ess(z), tail_ess(draws)
+    return np.maximum(_rhat(z), _rhat(_z_scale(np.abs(split - median))))
 
 
 def rank_rhat(draws: np.ndarray) -> np.ndarray:
@@ -148,8 +152,7 @@ def rank_rhat(draws: np.ndarray) -> np.ndarray:
         ``(param,)``.
     """
     split = _split(_as_params(draws))
-    median = np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None]
-    return np.maximum(_rhat(_z_scale(split)), _rhat(_z_scale(np.abs(split - median))))
+    return _rank_rhat(split, _z_scale(split))
 
 
 def bulk_ess(draws: np.ndarray) -> np.ndarray:

@@ -52,12 +52,6 @@ def per_prompt_means(design: Design) -> np.ndarray:
         return totals / counts
 
 
-def prompt_differences(design: Design) -> np.ndarray:
-    """Instruct minus base cell mean, for every prompt with responses in both arms."""
-    means = per_prompt_means(design)
-    return (means[:, 1] - means[:, 0])[np.isfinite(means).all(axis=1)]
-
-
 def unit_differences(design: Design) -> tuple[np.ndarray, str]:
     """Independent units' mean differences and the units' name.
 
