@@ -320,7 +320,8 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
         raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
 
 
-def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tune: int = 500,
+def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = None,
+            tune: int = 500,
             chains: int = 4, seed: int = 0, parameterization: str = "auto",
             console: Console | None = None) -> dict[str, Any]:
     """Fit an outcome's model to a run's dataset and save its posterior and fit summary.
@@ -334,7 +335,8 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
         saved as ``posterior.nc`` and ``fit.json``, when omitted. Others are saved as
         ``posterior-<outcome>.nc`` and ``fit-<outcome>.json``.
     draws, tune, chains
-        Sampler settings of the first attempt (retries lengthen them).
+        Sampler settings of the first attempt (retries lengthen them); ``draws`` defaults
+        to the outcome kind's (:data:`bayeseffect.stats.fit.DRAWS`).
     seed
         Sampler seed.
     parameterization
@@ -350,10 +352,10 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
     import xarray as xr
 
     from bayeseffect.stats.design import design_from_dataset
-    from bayeseffect.stats.fit import TARGET_ACCEPT, SamplerSettings, fit_design
+    from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
-    if draws < 100 or tune < 100 or chains < 2:
+    if (draws is not None and draws < 100) or tune < 100 or chains < 2:
         raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
                                "for the convergence gates to mean anything")
     if parameterization not in ("auto", "centered", "noncentered"):
@@ -361,6 +363,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int = 1000, tun
     require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
     design = design_from_dataset(ds, outcome=outcome)
+    draws = draws or DRAWS[design.kind]
     posterior_file, summary_file, _ = outcome_files(run_dir, design.outcome,
                                                     primary=str(ds.attrs["primary_outcome"]))
     if console is not None:

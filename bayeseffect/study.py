@@ -72,7 +72,7 @@ def sample_all(
     own_max_tokens: bool = True,
     runs_root: Path = Path("runs"),
     fit: bool = True,
-    draws: int = 1000,
+    draws: int | None = None,
     tune: int = 500,
     chains: int = 4,
     console: Console | None = None,
@@ -98,7 +98,7 @@ def sample_all(
     fit
         Fit and tabulate after sampling.
     draws, tune, chains
-        Sampler settings of each fit.
+        Sampler settings of each fit (``draws``: each outcome kind's default when omitted).
     console
         Where progress and the table go.
     servers, concurrency

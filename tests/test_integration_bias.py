@@ -41,6 +41,11 @@ def test_social_bias_on_the_real_pair(tmp_path):
     assert (ds["parse_failure"].values == unparsed).all()
     disambiguated = (ds["context"] == "disambiguated").values
     assert np.isnan(ds["ambiguous_bias"].values[:, disambiguated]).all()
+    # The letters' likelihoods at the answer slot, scored once per prompt and arm.
+    share = ds["option_p_correct"].values
+    assert ((share[..., 0] > 0) & (share[..., 0] < 1)).all()
+    assert np.isnan(share[..., 1:]).all()
+    assert "option_p_correct" in ds.attrs["outcome_kinds"]
 
 
 def test_political_stance_on_the_real_pair(tmp_path):

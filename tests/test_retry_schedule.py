@@ -9,7 +9,7 @@ from bayeseffect.stats.fit import (
     Attempt,
     CompiledFit,
     SamplerSettings,
-    fit_design,
+    _add_chains,
     next_attempt,
     sample_gated,
 )
@@ -52,17 +52,34 @@ def test_rhat_alone_restarts_with_longer_chains():
     assert (retry.settings.tune, retry.settings.draws) == (1000, 2000)
 
 
+def test_rhat_with_an_ess_shortfall_asks_for_longer_chains_not_more():
+    retry = next_attempt(FIRST, _failing(**{"max_R-hat": 1.02, "min_bulk_ESS": 380.0}))
+    assert not retry.pooled
+    assert (retry.settings.chains, retry.settings.draws) == (4, 2000)
+
+
+def test_rhat_after_pooling_returns_to_the_first_chain_count():
+    pooled = Attempt(SamplerSettings(draws=1000, tune=500, chains=8, target_accept=0.9),
+                     centered=False, pooled=True)
+    retry = next_attempt(pooled, _failing(**{"max_R-hat": 1.012}), first_chains=4)
+    assert not retry.pooled
+    assert (retry.settings.chains, retry.settings.draws) == (4, 2000)
+
+
 def test_pooled_retry_keeps_the_first_chains_and_adds_new_ones():
     design = design_from_dataset(simulate("binary", n_prompts=30, replicates=3, seed=5).dataset)
     settings = SamplerSettings(draws=150, tune=200, chains=2)
-    # 300 draws cannot give 400 effective ones: the retry must pool new chains.
-    result = fit_design(design, settings=settings, seed=3)
-    assert len(result.attempts) >= 2 and result.attempts[1].pooled
-    chains = result.idata["posterior"].sizes["chain"]
-    assert chains == result.attempts[-1].settings.chains > 2
-    assert list(result.idata["posterior"]["chain"].values) == list(range(chains))
-    first = sample_gated(CompiledFit(design, priors=None, centered=result.attempts[0].centered),
-                         settings, seed=3)
+    compiled = CompiledFit(design, priors=None, centered=False)
+    first = sample_gated(compiled, settings, seed=3)
+    # 300 draws cannot give 400 effective ones.
     assert not first.diagnostics.passed
+    retry = next_attempt(Attempt(settings, centered=False), _failing(**{"min_bulk_ESS": 300.0}))
+    assert retry.pooled
+    pooled = _add_chains(compiled, first.idata, retry.settings, seed=4, by=(),
+                         progressbar=False)
+    chains = pooled.idata["posterior"].sizes["chain"]
+    assert chains == retry.settings.chains == 4
+    assert list(pooled.idata["posterior"]["chain"].values) == list(range(chains))
     np.testing.assert_array_equal(first.idata["posterior"]["beta"].values,
-                                  result.idata["posterior"]["beta"].values[:2])
+                                  pooled.idata["posterior"]["beta"].values[:2])
+    assert pooled.attempts[0].settings.chains == 4

@@ -85,4 +85,8 @@ SOCIAL_BIAS = OutcomeVariable(
         "parse_failure": ("binary", 0.025),
     },
     levels={"bias_direction": 3, "ambiguous_bias": 3},
+    # Every item lists its answers as A, B and C and asks for the letter, so the letter is
+    # where an answer begins; the expected letter varies by item, which
+    # ``option_p_correct`` reads from each item's ``expected``.
+    options=("A", "B", "C"),
 )
