@@ -4,8 +4,9 @@
 ../shared/guide/statistics.md. Prints wall times, their ratio, the gates and the effect of
 each, and nutpie on PyMC's own compiled graph (what bayeseffect did before its binomial
 kernel) for one attempt with the same settings; with bambi installed (the `bench`
-dependency group) a bambi formulation is timed too. The numba cache of the kernel is
-warm after the first run on a machine; a cold run adds its compile (about 10 s here).
+dependency group) a bambi formulation is timed too. The kernel's machine code is
+compiled once per machine and cached by numba; the first import after an install
+compiles it (about 13 s here, outside the timed fit), later ones load it.
 The goal (issue 3): ours under 30 s on 2 cores, compile included, gates passing.
 
     uv run --group bench python benchmarks/fit_speed.py [--prompts 1000] [--replicates 5]
