@@ -95,3 +95,28 @@ class Generator(Protocol):
     def close(self) -> None:
         """Release the model."""
         ...
+
+
+def option_spellings(option: str, *, spaced: bool) -> tuple[str, ...]:
+    """Return how an answer option can begin a response, as first-token texts to sum over.
+
+    A model asked for yes or no answers " Yes" as often as " yes" (gemma-3-270m put 0.47
+    on " Yes" and 0.07 on " yes" after a logic item's "Answer:"), so an option's
+    probability is that of its lower-case, capitalized and upper-case spellings together.
+
+    Parameters
+    ----------
+    option
+        The option as written in the prompt set (``"yes"``, ``"A"``).
+    spaced
+        Whether the answer follows the frame after a space (a completion frame ending in
+        ``Answer:``) rather than at the start of a turn.
+
+    Returns
+    -------
+    tuple of str
+        Distinct spellings, with the leading space when ``spaced``.
+    """
+    forms = (option, option.lower(), option[:1].upper() + option[1:], option.upper())
+    prefix = " " if spaced else ""
+    return tuple(dict.fromkeys(prefix + form for form in forms))

@@ -1,8 +1,10 @@
 """Option likelihoods: the probability each arm puts on each closed-form answer option.
 
-For a variable with ``options`` (logic: yes/no), one forward pass per batch of prompts
-reads the next-token probabilities of the options at the answer slot -- where a
-generated answer would begin -- with no sampling and no parsing. Per arm the scores go
+For a variable with ``options`` (logic: yes/no; social_bias: A/B/C), the probability of
+each option at the answer slot -- where a generated answer would begin -- summed over its
+spellings (yes, Yes, YES), with no sampling and no parsing: one forward pass per batch of
+prompts on the llama-cpp-python backend, one request per prompt for the top
+log-probabilities on an OpenAI-compatible server. Per arm the scores go
 to ``options-<arm>.json`` in the run directory, written once and atomically, so a
 resumed run never scores an arm twice.
 """
@@ -17,7 +19,7 @@ from bayeseffect.runs import write_atomic
 
 
 class OptionScorer(Protocol):
-    """A loaded model that can score answer options (the llama-cpp-python backend)."""
+    """A loaded model that can score answer options (llama-cpp-python or a server)."""
 
     def option_probabilities(self, questions: Sequence[str],
                              options: Sequence[str]) -> list[dict[str, float]]:
@@ -45,8 +47,8 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
     run_dir
         Where ``options-<arm>.json`` go.
     open_generator
-        Arm -> a loaded generator; arms whose generator cannot score options (a server
-        backend, a test double) are skipped.
+        Arm -> a loaded generator (the llama-cpp-python backend or an OpenAI-compatible
+        server); arms whose generator cannot score options (a test double) are skipped.
 
     Returns
     -------

@@ -283,10 +283,12 @@ def sample_run(
             open_generator=lambda arm: factory(arm, arms[arm], params),
             journal_path=run_dir / JOURNAL, console=console,
         )
-        if var.options and servers is None and not custom:
+        if var.options and not custom:
             if console is not None:
+                how = ("one request per prompt, the server's top log-probabilities"
+                       if servers is not None else "one forward pass per batch")
                 console.print(f"Scoring the options {'/'.join(var.options)} by likelihood "
-                              "(one forward pass per batch)")
+                              f"({how})")
             score_options(prompt_set, options=var.options, arms=ARMS, run_dir=run_dir,
                           open_generator=lambda arm: factory(arm, arms[arm], params))
     finally:

@@ -107,7 +107,7 @@ def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, gre
     from llama_cpp import Llama
 
     tokens = greedy._tokens(greedy._frame(QUESTIONS[0]))
-    ids = greedy._option_tokens(("yes", "no"))
+    ids = [token for group in greedy._option_tokens(("yes", "no")) for token in group]
     ours = greedy._decoder.next_token_probabilities([tokens], ids)[0]
     llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
                   verbose=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Completion, Request, SamplingParams
+from bayeseffect.generation import Completion, Request, SamplingParams, option_spellings
 from bayeseffect.model_catalog import Prompting
 
 
@@ -220,7 +220,8 @@ class LlamaCppGenerator:
         One forward pass per ``batch_size`` questions and no sampling: each question is
         framed as in :meth:`generate_batch` and, right after the frame (where a generated
         answer would begin), the probability of each option's first token is read from
-        the next-token distribution.
+        the next-token distribution, summed over the option's spellings (``yes``,
+        ``Yes``, ``YES``: :func:`~bayeseffect.generation.option_spellings`).
 
         Parameters
         ----------
@@ -229,8 +230,8 @@ class LlamaCppGenerator:
         options
             Answer options, e.g. ``("yes", "no")``. Each is tokenized as it would follow
             the frame -- with a leading space after a completion frame that ends without
-            one (``Answer:`` -> `` yes``), as written after a chat template -- and must
-            start with a different token.
+            one (``Answer:`` -> `` yes``), as written after a chat template -- and no two
+            options' spellings may start with the same token.
 
         Returns
         -------
@@ -239,29 +240,38 @@ class LlamaCppGenerator:
             the mass is on other continuations, so they need not sum to 1).
 
         """
-        first = self._option_tokens(options)
+        groups = self._option_tokens(options)
+        flat = [token for group in groups for token in group]
         out: list[dict[str, float]] = []
         size = self._decoder.n_seq
         for start in range(0, len(questions), size):
             prompts = [self._tokens(self._frame(q)) for q in questions[start:start + size]]
-            probs = self._decoder.next_token_probabilities(prompts, first)
-            out.extend({o: float(p) for o, p in zip(options, row, strict=True)} for row in probs)
+            probs = self._decoder.next_token_probabilities(prompts, flat)
+            for row in probs:
+                by_token = dict(zip(flat, row.tolist(), strict=True))
+                out.append({o: float(sum(by_token[t] for t in group))
+                            for o, group in zip(options, groups, strict=True)})
         return out
 
-    def _option_tokens(self, options: Sequence[str]) -> list[int]:
+    def _option_tokens(self, options: Sequence[str]) -> list[list[int]]:
         spaced = self._prompting.frame == "completion" and not self._prompting.template.endswith(
             (" ", "\n"))
-        first = []
+        groups: list[list[int]] = []
         for option in options:
-            text = f" {option}" if spaced else option
-            pieces = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-            if not pieces:
-                raise BayesEffectError(f"the answer option {option!r} has no tokens")
-            first.append(pieces[0])
-        if len(set(first)) != len(first):
+            group: list[int] = []
+            for text in option_spellings(option, spaced=spaced):
+                pieces = self._llama.tokenize(text.encode("utf-8"), add_bos=False,
+                                              special=False)
+                if not pieces:
+                    raise BayesEffectError(f"the answer option {option!r} has no tokens")
+                if pieces[0] not in group:
+                    group.append(pieces[0])
+            groups.append(group)
+        flat = [token for group in groups for token in group]
+        if len(set(flat)) != len(flat):
             raise BayesEffectError(f"the answer options {tuple(options)} start with the same "
                                    "token, so their first-token probabilities are one number")
-        return first
+        return groups
 
     def close(self) -> None:
         """Free the batched context, then the model."""

@@ -11,6 +11,7 @@ Only the standard library is used, so this backend adds no dependency.
 
 import hashlib
 import json
+import math
 import time
 import urllib.error
 import urllib.request
@@ -19,8 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Completion, Request, SamplingParams
+from bayeseffect.generation import Completion, Request, SamplingParams, option_spellings
 from bayeseffect.model_catalog import Prompting
+
+#: Alternatives a server is asked for at the answer slot when scoring options (OpenAI's
+#: chat API allows at most 20).
+TOP_LOGPROBS = 20
 
 #: HTTP statuses worth retrying: rate limiting and server-side trouble.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -131,6 +136,59 @@ class OpenAICompatibleGenerator:
             finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
             rendered_prompt_sha256=hashlib.sha256(rendered.encode("utf-8")).hexdigest(),
         )
+
+    def option_probabilities(self, questions: Sequence[str],
+                             options: Sequence[str]) -> list[dict[str, float]]:
+        """Return the probability the model puts on each option at the answer slot.
+
+        One request per question for a single greedy token with the server's
+        log-probabilities of the :data:`TOP_LOGPROBS` likeliest tokens; an option's
+        probability is that of its spellings' tokens among them
+        (:func:`~bayeseffect.generation.option_spellings`), 0 when none of them is.
+        The frame is the arm's, as for generation, so a llama-cpp-python server gives
+        what the local backend reads from the same model.
+
+        Parameters
+        ----------
+        questions
+            The items' questions.
+        options
+            Answer options, e.g. ``("yes", "no")``.
+
+        Returns
+        -------
+        list of dict
+            Per question, option -> probability.
+        """
+        spaced = self.prompting.frame == "completion" and not self.prompting.template.endswith(
+            (" ", "\n"))
+        spellings = {option: set(option_spellings(option, spaced=spaced)) for option in options}
+
+        def one(question: str) -> dict[str, float]:
+            top = self._top_logprobs(question)
+            return {option: float(sum(math.exp(lp) for token, lp in top.items()
+                                      if token in texts))
+                    for option, texts in spellings.items()}
+
+        return list(self._pool.map(one, questions))
+
+    def _top_logprobs(self, question: str) -> dict[str, float]:
+        path, body, _ = self._body(Request(question, seed=0))
+        body = {**body, "max_tokens": 1, "temperature": 0.0}
+        if path == "/completions":
+            body["logprobs"] = TOP_LOGPROBS
+        else:
+            body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
+        answer = self._call("POST", path, body)
+        try:
+            logprobs = answer["choices"][0]["logprobs"]
+            if path == "/completions":
+                return {str(k): float(v) for k, v in logprobs["top_logprobs"][0].items()}
+            return {str(t["token"]): float(t["logprob"])
+                    for t in logprobs["content"][0]["top_logprobs"]}
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ServerError(f"the server at {self.api} sent no log-probabilities for the "
+                              f"answer options: {str(answer)[:200]}") from exc
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
         """Send the batch's requests concurrently; completions come back in request order."""
