@@ -33,7 +33,8 @@ def scores_path(run_dir: Path, arm: str) -> Path:
 
 
 def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequence[str],
-                  run_dir: Path, open_generator: Callable[[str], Any]) -> list[str]:
+                  run_dir: Path, open_generator: Callable[[str], Any],
+                  loaded: Any = None) -> list[str]:
     """Score every prompt's options for each arm not scored yet.
 
     Parameters
@@ -49,6 +50,9 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
     open_generator
         Arm -> a loaded generator (the llama-cpp-python backend or an OpenAI-compatible
         server); arms whose generator cannot score options (a test double) are skipped.
+    loaded
+        An already loaded generator of the only arm in ``arms``, used instead of opening
+        one and left open (the sampling loop's, before it closes it).
 
     Returns
     -------
@@ -60,14 +64,15 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
         path = scores_path(run_dir, arm)
         if path.exists():
             continue
-        generator = open_generator(arm)
+        generator = loaded if loaded is not None else open_generator(arm)
         try:
             if not hasattr(generator, "option_probabilities"):
                 continue
             probabilities = generator.option_probabilities(
                 [item.question for item in prompt_set.items], list(options))
         finally:
-            generator.close()
+            if loaded is None:
+                generator.close()
         payload = {"options": list(options),
                    "probabilities": {item.prompt_id: p for item, p in
                                      zip(prompt_set.items, probabilities, strict=True)}}

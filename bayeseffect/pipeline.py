@@ -30,7 +30,7 @@ from bayeseffect.model_catalog import (
     local_pair,
     resolve_pair,
 )
-from bayeseffect.option_scores import read_option_scores, score_options
+from bayeseffect.option_scores import read_option_scores, score_options, scores_path
 from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.response_cache import ResponseCache
@@ -277,20 +277,24 @@ def sample_run(
                      "versions": versions, "params": asdict(params)}
                for arm, a in arms.items()}
     try:
+        def score_arm(arm: str, loaded: Generator | None) -> None:
+            # Right after the arm's responses, on its still-loaded model.
+            if not var.options or custom or scores_path(run_dir, arm).exists():
+                return
+            if console is not None:
+                how = ("one request per prompt, the server's top log-probabilities"
+                       if servers is not None else "one forward pass per batch")
+                console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
+                              f"likelihood ({how})")
+            score_options(prompt_set, options=var.options, arms=(arm,), run_dir=run_dir,
+                          open_generator=lambda a: factory(a, arms[a], params), loaded=loaded)
+
         summary: SamplingSummary | None = sample_responses(
             prompt_set, arms=ARMS, replicates=replicates, seed=seed,
             batch_size=params.batch_size, cache=response_cache, cache_context=context,
             open_generator=lambda arm: factory(arm, arms[arm], params),
-            journal_path=run_dir / JOURNAL, console=console,
+            journal_path=run_dir / JOURNAL, console=console, after_arm=score_arm,
         )
-        if var.options and not custom:
-            if console is not None:
-                how = ("one request per prompt, the server's top log-probabilities"
-                       if servers is not None else "one forward pass per batch")
-                console.print(f"Scoring the options {'/'.join(var.options)} by likelihood "
-                              f"({how})")
-            score_options(prompt_set, options=var.options, arms=ARMS, run_dir=run_dir,
-                          open_generator=lambda arm: factory(arm, arms[arm], params))
     finally:
         if response_cache is not None:
             response_cache.close()

@@ -111,6 +111,7 @@ def sample_responses(
     console: Console | None = None,
     cache: ResponseCache | None = None,
     cache_context: Mapping[str, Mapping[str, Any]] | None = None,
+    after_arm: Callable[[str, Generator | None], None] | None = None,
 ) -> SamplingSummary:
     """Generate every missing response of the design and append each to the journal.
 
@@ -144,6 +145,10 @@ def sample_responses(
     cache_context
         Per arm, what determines its responses besides question, seed and batch (see
         :func:`bayeseffect.response_cache.cell_key`); required with ``cache``.
+    after_arm
+        Called once per arm after its responses, with its generator while still loaded
+        (``None`` when nothing had to be generated), e.g. to score answer options
+        without loading the model again.
 
     Returns
     -------
@@ -166,6 +171,8 @@ def sample_responses(
             missing = [batch for batch in batches
                        if any((arm, item.prompt_id, r) not in done for item, r in batch)]
             if not missing:
+                if after_arm is not None:
+                    after_arm(arm, None)
                 continue
             progress.update(task, description=f"sampling {arm}")
             generator: Generator | None = None
@@ -206,6 +213,8 @@ def sample_responses(
                         progress.update(task, advance=1)
                     elapsed = time.perf_counter() - start
                     progress.update(task, rate=tokens / elapsed if elapsed else 0.0)
+                if after_arm is not None:
+                    after_arm(arm, generator)
             finally:
                 if generator is not None:
                     generator.close()

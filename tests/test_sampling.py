@@ -59,3 +59,23 @@ def test_seed_depends_only_on_cell():
     assert response_seed(1, "base", "p", 0) != response_seed(1, "instruct", "p", 0)
     assert response_seed(1, "base", "p", 0) != response_seed(2, "base", "p", 0)
     assert 0 <= response_seed(9, "base", "p", 3) < 2**31
+
+
+def test_after_arm_sees_each_arms_generator_before_it_is_closed(tmp_path):
+    seen = []
+
+    def after(arm, generator):
+        seen.append((arm, generator is not None and not generator.closed))
+
+    factory = FakeFactory()
+    sample_responses(generate_logic(3, seed=0), arms=ARMS, replicates=2, seed=42,
+                     open_generator=factory, journal_path=tmp_path / "j.jsonl",
+                     after_arm=after)
+    assert seen == [("base", True), ("instruct", True)]
+    assert all(g.closed for g in factory.opened) and len(factory.opened) == 2
+    # On a finished run nothing is loaded, and the hook hears so.
+    seen.clear()
+    sample_responses(generate_logic(3, seed=0), arms=ARMS, replicates=2, seed=42,
+                     open_generator=FakeFactory(), journal_path=tmp_path / "j.jsonl",
+                     after_arm=after)
+    assert seen == [("base", False), ("instruct", False)]
