@@ -64,31 +64,31 @@ def batched(generator: LlamaCppGenerator, requests: list[Request]) -> tuple[int,
 def raw_decode(generator: LlamaCppGenerator, requests: list[Request], n_seq: int,
                steps: int) -> tuple[int, float]:
     """(c): ``steps`` llama_decode calls of one token for each of ``n_seq`` sequences."""
-    decoder = generator._decoder
     prompts = [generator._tokens(generator._frame(r.question)) for r in requests[:n_seq]]
-    decoder._prefill(prompts)
+    generator._decoder._prefill(prompts)
     start = time.perf_counter()
+    _decode_steps(generator, prompts, steps)
+    return steps * len(prompts), time.perf_counter() - start
+
+
+def _decode_steps(generator: LlamaCppGenerator, prompts: list[tuple[int, ...]],
+                  steps: int) -> None:
+    decoder = generator._decoder
     for step in range(steps):
         decoder._batch.clear()
         for seq, tokens in enumerate(prompts):
             decoder._batch.add(tokens[-1], len(tokens) + step, (seq,), output=True)
         decoder._decode()
-    return steps * len(prompts), time.perf_counter() - start
 
 
 def raw_same_work(generator: LlamaCppGenerator, requests: list[Request],
                   steps: int) -> tuple[int, float]:
     """(d): (b)'s work in raw llama.cpp calls: the same prefill, then ``steps`` decodes of
     every sequence, no sampling and no Python per token beyond filling the batch."""
-    decoder = generator._decoder
     prompts = [generator._tokens(generator._frame(r.question)) for r in requests]
     start = time.perf_counter()
-    decoder._prefill(prompts)
-    for step in range(steps):
-        decoder._batch.clear()
-        for seq, tokens in enumerate(prompts):
-            decoder._batch.add(tokens[-1], len(tokens) + step, (seq,), output=True)
-        decoder._decode()
+    generator._decoder._prefill(prompts)
+    _decode_steps(generator, prompts, steps)
     return steps * len(prompts), time.perf_counter() - start
 
 
