@@ -373,8 +373,10 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     posterior_file, summary_file, _ = outcome_files(run_dir, design.outcome,
                                                     primary=str(ds.attrs["primary_outcome"]))
     if console is not None:
+        compiling = ("the binomial kernel needs no compile" if design.kind == "binary"
+                     else "compiling takes ~10-60 s")
         console.print(f"Fitting the hierarchical {design.kind} model of {design.outcome!r} with "
-                      f"nutpie ({chains} chains x {draws} draws; compiling takes ~10-60 s)...")
+                      f"nutpie ({chains} chains x {draws} draws; {compiling})...")
 
     def announce(index: int, attempt: Any, diagnostics: Any) -> None:
         if console is not None and not diagnostics.passed:
