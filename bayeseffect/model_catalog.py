@@ -45,6 +45,14 @@ class Prompting:
     stop: tuple[str, ...] = ("\n\n", "Question:")
     system: str | None = None
 
+    @property
+    def answer_after_space(self) -> bool:
+        """Whether an answer begins with a space (after a frame such as ``Answer:``).
+
+        Not after a completion frame ending in whitespace, nor at the start of a chat turn.
+        """
+        return self.frame == "completion" and not self.template.endswith((" ", "\n"))
+
 
 @dataclass(frozen=True)
 class ArmSource:

@@ -254,8 +254,7 @@ class LlamaCppGenerator:
         return out
 
     def _option_tokens(self, options: Sequence[str]) -> list[list[int]]:
-        spaced = self._prompting.frame == "completion" and not self._prompting.template.endswith(
-            (" ", "\n"))
+        spaced = self._prompting.answer_after_space
         groups: list[list[int]] = []
         for option in options:
             group: list[int] = []

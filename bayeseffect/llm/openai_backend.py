@@ -160,8 +160,7 @@ class OpenAICompatibleGenerator:
         list of dict
             Per question, option -> probability.
         """
-        spaced = self.prompting.frame == "completion" and not self.prompting.template.endswith(
-            (" ", "\n"))
+        spaced = self.prompting.answer_after_space
         spellings = {option: set(option_spellings(option, spaced=spaced)) for option in options}
 
         def one(question: str) -> dict[str, float]:

@@ -203,11 +203,16 @@ def logp_and_grad(x: np.ndarray, y: np.ndarray, trials: np.ndarray, prompt_index
     return logp
 
 
-#: Header of the data block the C callbacks receive: sizes, flags and array addresses
-#: (:func:`_unpack` reads it by these positions).
+#: Header of the data block the C callbacks receive: sizes, flags and array addresses.
 _HEADER = ("n_cells", "n_prompts", "centered", "size0", "size1", "size2", "size3", "size4",
            "size5", "y", "trials", "prompt_index", "arm_index", "family_index",
            "item_index", "priors")
+# Positions for the compiled code (numba freezes module-level integers as constants).
+_N_HEADER = len(_HEADER)
+_SIZES = _HEADER.index("size0")
+_Y, _TRIALS, _PROMPT, _ARM, _FAMILY, _ITEM, _PRIORS = (
+    _HEADER.index(name) for name in ("y", "trials", "prompt_index", "arm_index",
+                                     "family_index", "item_index", "priors"))
 
 
 def _pointer_typing(typingctx: Any, address: Any) -> Any:  # pragma: no cover - compiled
@@ -222,17 +227,17 @@ _pointer: Any = intrinsic(_pointer_typing)
 
 @numba.njit(cache=True)
 def _unpack(user_data: Any) -> Any:  # pragma: no cover - compiled
-    header = numba.carray(user_data, (16,), np.int64)
+    header = numba.carray(user_data, (_N_HEADER,), np.int64)
     n_cells, n_prompts = header[0], header[1]
-    y = numba.carray(_pointer(header[9]), (n_cells,), np.float64)
-    trials = numba.carray(_pointer(header[10]), (n_cells,), np.float64)
-    prompt_index = numba.carray(_pointer(header[11]), (n_cells,), np.int64)
-    arm_index = numba.carray(_pointer(header[12]), (n_cells,), np.int64)
-    family_index = numba.carray(_pointer(header[13]), (n_prompts,), np.int64)
-    item_index = numba.carray(_pointer(header[14]), (n_prompts,), np.int64)
-    priors = numba.carray(_pointer(header[15]), (5,), np.float64)
-    return (y, trials, prompt_index, arm_index, family_index, item_index, header[3:9],
-            priors, header[2] != 0)
+    y = numba.carray(_pointer(header[_Y]), (n_cells,), np.float64)
+    trials = numba.carray(_pointer(header[_TRIALS]), (n_cells,), np.float64)
+    prompt_index = numba.carray(_pointer(header[_PROMPT]), (n_cells,), np.int64)
+    arm_index = numba.carray(_pointer(header[_ARM]), (n_cells,), np.int64)
+    family_index = numba.carray(_pointer(header[_FAMILY]), (n_prompts,), np.int64)
+    item_index = numba.carray(_pointer(header[_ITEM]), (n_prompts,), np.int64)
+    priors = numba.carray(_pointer(header[_PRIORS]), (5,), np.float64)
+    return (y, trials, prompt_index, arm_index, family_index, item_index,
+            header[_SIZES:_SIZES + 6], priors, header[2] != 0)
 
 
 _LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
@@ -262,9 +267,12 @@ def _logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
 
 
 @numba.njit(cache=True, nogil=True)
-def expand(x: np.ndarray, sizes: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Constrained values in :attr:`KernelModel.names` order: alpha, beta, then SD, offsets."""
-    out = np.empty(2 + sum([1 + n for n in sizes if n > 0]))
+def expand(x: np.ndarray, sizes: np.ndarray,
+           out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Write the constrained values in :attr:`KernelModel.names` order to ``out``.
+
+    That is alpha, beta, then per present term its SD and its offsets.
+    """
     out[0], out[1] = x[0], x[1]
     cursor, position = 2, 2
     for term in range(6):
@@ -275,7 +283,6 @@ def expand(x: np.ndarray, sizes: np.ndarray) -> np.ndarray:  # pragma: no cover 
         _extend(x[cursor + 1:cursor + n], n, out[position + 1:position + 1 + n])
         cursor += n
         position += 1 + n
-    return out
 
 
 @numba.cfunc(_EXPAND_SIGNATURE, cache=True)
@@ -284,7 +291,7 @@ def _expand_callback(dim: int, expanded: int, x_: Any, out_: Any,
     unpacked = _unpack(user_data)
     x = numba.carray(x_, (dim,))
     out = numba.carray(out_, (expanded,))
-    out[:] = expand(x, unpacked[6])
+    expand(x, unpacked[6], out)
     return 0
 
 
@@ -417,7 +424,7 @@ def compile_binomial(design: Design, *, priors: HierarchyPriors | None,
     }
     header = np.zeros(len(_HEADER), dtype=np.int64)
     header[:3] = (design.y.size, len(design.prompts), int(centered))
-    header[3:9] = layout.sizes
+    header[_SIZES:_SIZES + 6] = layout.sizes
     names: list[str] = ["alpha", "beta"]
     shapes: list[tuple[int, ...]] = [(), ()]
     dims: dict[str, tuple[str, ...]] = {}
