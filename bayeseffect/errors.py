@@ -7,3 +7,7 @@ class BayesEffectError(Exception):
 
 class DiagnosticsFailedError(BayesEffectError):
     """The sampler did not pass the convergence gates even after retrying."""
+
+
+class UnsupportedOptionsError(BayesEffectError):
+    """A backend cannot score a variable's answer options (the run goes on without them)."""

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from bayeseffect.errors import UnsupportedOptionsError
+from bayeseffect.generation import BARE_FORMS
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.runs import write_atomic
 
@@ -21,8 +23,8 @@ from bayeseffect.runs import write_atomic
 class OptionScorer(Protocol):
     """A loaded model that can score answer options (llama-cpp-python or a server)."""
 
-    def option_probabilities(self, questions: Sequence[str],
-                             options: Sequence[str]) -> list[dict[str, float]]:
+    def option_probabilities(self, questions: Sequence[str], options: Sequence[str], *,
+                             forms: Sequence[str] = ...) -> list[dict[str, float]]:
         """Per question, option -> probability at the answer slot."""
         ...
 
@@ -34,7 +36,8 @@ def scores_path(run_dir: Path, arm: str) -> Path:
 
 def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequence[str],
                   run_dir: Path, open_generator: Callable[[str], Any],
-                  loaded: Any = None) -> list[str]:
+                  forms: Sequence[str] = BARE_FORMS, loaded: Any = None,
+                  on_unsupported: Callable[[str, str], None] | None = None) -> list[str]:
     """Score every prompt's options for each arm not scored yet.
 
     Parameters
@@ -43,6 +46,8 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
         The run's items.
     options
         The answer options.
+    forms
+        How an answer may name an option (:func:`~bayeseffect.generation.option_spellings`).
     arms
         Arms to score.
     run_dir
@@ -53,6 +58,10 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
     loaded
         An already loaded generator of the only arm in ``arms``, used instead of opening
         one and left open (the sampling loop's, before it closes it).
+    on_unsupported
+        Called with the arm and the reason when its backend cannot score these options
+        (an OpenAI-compatible server and multi-token options); the arm is skipped, so its
+        option outcome stays missing.
 
     Returns
     -------
@@ -68,8 +77,13 @@ def score_options(prompt_set: PromptSet, *, options: Sequence[str], arms: Sequen
         try:
             if not hasattr(generator, "option_probabilities"):
                 continue
-            probabilities = generator.option_probabilities(
-                [item.question for item in prompt_set.items], list(options))
+            try:
+                probabilities = generator.option_probabilities(
+                    [item.question for item in prompt_set.items], list(options), forms=forms)
+            except UnsupportedOptionsError as exc:
+                if on_unsupported is not None:
+                    on_unsupported(arm, str(exc))
+                continue
         finally:
             if loaded is None:
                 generator.close()

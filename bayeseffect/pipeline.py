@@ -286,8 +286,14 @@ def sample_run(
                        if servers is not None else "one forward pass per batch")
                 console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
                               f"likelihood ({how})")
-            score_options(prompt_set, options=var.options, arms=(arm,), run_dir=run_dir,
-                          open_generator=lambda a: factory(a, arms[a], params), loaded=loaded)
+            def unsupported(skipped: str, why: str) -> None:
+                if console is not None:
+                    console.print(f"[yellow]{skipped}: no option likelihoods: {why}[/]")
+
+            score_options(prompt_set, options=var.options, forms=var.option_forms,
+                          arms=(arm,), run_dir=run_dir,
+                          open_generator=lambda a: factory(a, arms[a], params), loaded=loaded,
+                          on_unsupported=unsupported)
 
         summary: SamplingSummary | None = sample_responses(
             prompt_set, arms=ARMS, replicates=replicates, seed=seed,

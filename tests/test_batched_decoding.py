@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Request, SamplingParams
+from bayeseffect.generation import (
+    Request,
+    SamplingParams,
+    distinguishing_prefixes,
+    option_spellings,
+)
 from bayeseffect.llm.batched import common_prefix_length
 from bayeseffect.llm.llama_backend import LlamaCppGenerator
 from bayeseffect.model_catalog import load_pair, resolve_pair
 from bayeseffect.promptsets.logic import generate_logic
+from bayeseffect.promptsets.sycophancy_perez import generate_sycophancy_perez
 from bayeseffect.sampling import response_seed
 
 pytestmark = pytest.mark.llm
@@ -107,7 +113,8 @@ def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, gre
     from llama_cpp import Llama
 
     tokens = greedy._tokens(greedy._frame(QUESTIONS[0]))
-    ids = [token for group in greedy._option_tokens(("yes", "no")) for token in group]
+    ids = [seq[0] for seqs in greedy._option_prefixes(("yes", "no"), ("{}",)).values()
+           for seq in seqs]
     ours = greedy._decoder.next_token_probabilities([tokens], ids)[0]
     llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
                   verbose=False)
@@ -138,9 +145,61 @@ def test_option_probabilities_come_from_one_forward_pass(greedy):
     assert greedy.option_probabilities(QUESTIONS, ("yes", "no")) == probabilities
 
 
-def test_options_sharing_a_first_token_are_refused(greedy):
-    with pytest.raises(BayesEffectError, match="start with the same token"):
+def test_an_option_spelled_as_the_start_of_another_is_refused(greedy):
+    with pytest.raises(BayesEffectError, match="no token tells them apart"):
         greedy.option_probabilities(QUESTIONS[:1], ("yes", "yes please"))
+
+
+def test_options_sharing_a_first_token_are_scored_token_by_token(arm, greedy):
+    # "(A)" and "(B)" both start with "(" (" (" after "Answer:"): P("(A") is
+    # P("(") * P("A" | "("), each read as llama-cpp-python reads it, token after token.
+    from llama_cpp import Llama
+
+    prefixes = greedy._option_prefixes(("A", "B"), ("({})", "{}"))
+    assert {len(seq) for seqs in prefixes.values() for seq in seqs} == {1, 2}
+    assert all(len({seq[0] for seq in seqs if len(seq) == 2}) == 1
+               for seqs in prefixes.values())
+    flat = [seq for seqs in prefixes.values() for seq in seqs]
+    question = generate_sycophancy_perez(1, seed=0).items[0].question
+    tokens = greedy._tokens(greedy._frame(question))
+    ours = greedy._decoder.continuation_log_probabilities([tokens], flat)[0]
+    llama = Llama(model_path=str(arm[1].path), n_ctx=1024, n_threads=2, n_threads_batch=2,
+                  verbose=False)
+
+    def log_softmax() -> np.ndarray:
+        logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+        logits = logits.astype(np.float64)
+        return logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+
+    def after(extra: tuple[int, ...]) -> np.ndarray:
+        if not extra:
+            return first
+        llama.n_tokens = len(tokens)
+        llama.eval(list(extra))
+        return log_softmax()
+
+    try:
+        llama.eval(list(tokens))
+        first = log_softmax()
+        expected = [sum(after(seq[:k])[token] for k, token in enumerate(seq)) for seq in flat]
+    finally:
+        llama.close()
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
+    # Options as a whole: the two spellings of each summed, the letters' mass included.
+    row = greedy.option_probabilities([question], ("A", "B"), forms=("({})", "{}"))[0]
+    assert row["A"] == pytest.approx(float(np.exp(ours[:len(prefixes["A"])]).sum()), abs=1e-9)
+    assert 0.0 < row["A"] + row["B"] <= 1.0
+
+
+def test_one_letter_options_keep_their_case():
+    assert option_spellings("A", spaced=True) == (" A",)
+    assert option_spellings("yes", spaced=False) == ("yes", "Yes", "YES")
+    assert option_spellings("B", spaced=True, forms=("({})", "{}")) == (" (B)", " B")
+
+
+def test_distinguishing_prefixes_cut_at_the_deciding_token():
+    cut = distinguishing_prefixes({"A": [(5, 1, 9), (1,)], "B": [(5, 2, 9), (2,), (5, 2, 7)]})
+    assert cut == {"A": [(1,), (5, 1)], "B": [(2,), (5, 2)]}
 
 
 @pytest.mark.parametrize(("prompts", "expected"), [

@@ -50,6 +50,9 @@ def test_sycophancy_perez_on_the_real_pair(tmp_path):
     matches = ds["matches_user_view"].values
     assert _within(matches, (0, 1))
     assert (np.isnan(matches) == (ds["parse_failure"].values == 1)).all()
+    # Option likelihoods, "(A)" and "A" scored token by token: one per prompt and arm.
+    share = ds["option_p_correct"].values
+    assert ((share[..., 0] > 0) & (share[..., 0] < 1)).all()
 
 
 def test_complexity_on_the_real_pair(tmp_path):

@@ -22,8 +22,10 @@ from bayeseffect.generation import Request, SamplingParams
 from bayeseffect.llm.llama_backend import LlamaCppGenerator
 from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator, ServerError
 from bayeseffect.model_catalog import Prompting, load_pair, resolve_pair
+from bayeseffect.option_scores import score_options, scores_path
 from bayeseffect.pipeline import sample_run
 from bayeseffect.promptsets.logic import generate_logic
+from bayeseffect.promptsets.sycophancy_perez import generate_sycophancy_perez
 
 PARAMS = SamplingParams(max_tokens=6, temperature=0.8, threads=2, batch_size=4)
 
@@ -113,6 +115,25 @@ def test_server_option_probabilities_equal_the_local_backends(servers):
             for option in a:
                 assert abs(a[option] - b[option]) < 0.08, (arm, a, b)
             assert sum(a.values()) > 0.05, (arm, a)
+
+
+@pytest.mark.llm
+def test_options_a_server_cannot_score_are_skipped_with_the_reason(servers, tmp_path):
+    # "(A)" and "(B)" share their first token; a server's top log-probabilities at the
+    # first position cannot tell them apart, so the arm is skipped, not scored wrongly.
+    prompt_set = generate_sycophancy_perez(2, seed=0)
+    resolved = resolve_pair(load_pair("offline-default"))["base"]
+    remote = OpenAICompatibleGenerator(servers["base"], model=None,
+                                       prompting=resolved.prompting, params=PARAMS)
+    reasons: list[tuple[str, str]] = []
+    scored = score_options(prompt_set, options=("A", "B"), forms=("({})", "{}"),
+                           arms=("base",), run_dir=tmp_path,
+                           open_generator=lambda arm: remote,
+                           on_unsupported=lambda arm, why: reasons.append((arm, why)))
+    assert scored == []
+    assert not scores_path(tmp_path, "base").exists()
+    assert [arm for arm, _ in reasons] == ["base"]
+    assert "llama-cpp-python backend" in reasons[0][1] and "\n" not in reasons[0][1]
 
 
 @pytest.mark.llm

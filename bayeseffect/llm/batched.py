@@ -346,19 +346,80 @@ class BatchedDecoder:
             logits after each prompt's last token.
 
         """
+        return np.exp(self.continuation_log_probabilities(prompts, [(t,) for t in token_ids]))
+
+    def continuation_log_probabilities(self, prompts: Sequence[tuple[int, ...]],
+                                       continuations: Sequence[tuple[int, ...]]
+                                       ) -> npt.NDArray[np.float64]:
+        """Return log P(continuation | prompt) for every prompt and continuation.
+
+        The prompts are evaluated together once. The next-token distribution after each
+        prompt scores every continuation's first token; for each longer prefix the
+        continuations share (`` (`` of `` (A``), that prefix is appended to every prompt's
+        sequence in one ``llama_decode`` and removed again, so each prefix costs one
+        forward pass of a few tokens per prompt, however many continuations extend it.
+
+        Parameters
+        ----------
+        prompts
+            At most ``n_seq`` tokenized prompts.
+        continuations
+            Non-empty token sequences, each scored after every prompt.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(prompts), len(continuations))`` natural-log probabilities, each the sum
+            of its tokens' log-softmax over the whole vocabulary.
+
+        """
         if not prompts:
-            return np.zeros((0, len(token_ids)))
-        self._check(prompts, 0)
-        logits_at = self._prefill(prompts)
-        ids = np.asarray(token_ids, dtype=np.intp)
-        out = np.empty((len(prompts), len(ids)))
-        for i, row in enumerate(logits_at):
-            pointer = llama_cpp.llama_get_logits_ith(self._ctx, row)
-            logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
-            top = logits.max()
-            log_z = top + np.log(np.exp(logits - top).sum())
-            out[i] = np.exp(logits[ids] - log_z)
+            return np.zeros((0, len(continuations)))
+        if not all(continuations):
+            raise BayesEffectError("an empty continuation has no probability to read")
+        longest = max((len(c) for c in continuations), default=0)
+        self._check(prompts, longest)
+        wanted: dict[tuple[int, ...], set[int]] = {}
+        for continuation in continuations:
+            for k, token in enumerate(continuation):
+                wanted.setdefault(continuation[:k], set()).add(token)
+        leaders: dict[tuple[int, ...], int] = {}
+        for seq, tokens in enumerate(prompts):
+            leaders.setdefault(tokens, seq)
+        if len(leaders) * max(longest - 1, 1) > self._batch.capacity:
+            raise BayesEffectError(f"answer options of {longest} tokens do not fit in a batch "
+                                   f"of {self._batch.capacity} tokens; shorten them")
+        logits_at = dict(zip(range(len(prompts)), self._prefill(prompts), strict=True))
+        # log P(token | prompt, prefix) by (prefix, leader sequence, token).
+        table: dict[tuple[tuple[int, ...], int, int], float] = {}
+        for prefix in sorted(wanted, key=lambda p: (len(p), p)):
+            if prefix:
+                self._batch.clear()
+                for tokens, seq in leaders.items():
+                    llama_cpp.llama_memory_seq_rm(self._memory, seq, len(tokens), -1)
+                    for j, token in enumerate(prefix):
+                        last = j == len(prefix) - 1
+                        i = self._batch.add(token, len(tokens) + j, (seq,), output=last)
+                        if last:
+                            logits_at[seq] = i
+                self._decode()
+            for seq in leaders.values():
+                row = self._log_softmax(logits_at[seq])
+                for token in wanted[prefix]:
+                    table[prefix, seq, token] = float(row[token])
+        out = np.empty((len(prompts), len(continuations)))
+        for p, tokens in enumerate(prompts):
+            seq = leaders[tokens]
+            for c, continuation in enumerate(continuations):
+                out[p, c] = sum(table[continuation[:k], seq, token]
+                                for k, token in enumerate(continuation))
         return out
+
+    def _log_softmax(self, row: int) -> npt.NDArray[np.float64]:
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, row)
+        logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+        top = logits.max()
+        return logits - (top + np.log(np.exp(logits - top).sum()))
 
     def close(self) -> None:
         """Free the batch and the context."""

@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+import numpy as np
+
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Completion, Request, SamplingParams, option_spellings
+from bayeseffect.generation import (
+    BARE_FORMS,
+    Completion,
+    Request,
+    SamplingParams,
+    distinguishing_prefixes,
+    option_spellings,
+)
 from bayeseffect.model_catalog import Prompting
 
 
@@ -213,15 +222,19 @@ class LlamaCppGenerator:
                        for r, res in zip(chunk, results, strict=True))
         return out
 
-    def option_probabilities(self, questions: Sequence[str],
-                             options: Sequence[str]) -> list[dict[str, float]]:
+    def option_probabilities(self, questions: Sequence[str], options: Sequence[str], *,
+                             forms: Sequence[str] = BARE_FORMS) -> list[dict[str, float]]:
         """Return the probability the model puts on each option at the answer slot.
 
-        One forward pass per ``batch_size`` questions and no sampling: each question is
-        framed as in :meth:`generate_batch` and, right after the frame (where a generated
-        answer would begin), the probability of each option's first token is read from
-        the next-token distribution, summed over the option's spellings (``yes``,
-        ``Yes``, ``YES``: :func:`~bayeseffect.generation.option_spellings`).
+        No sampling: each question is framed as in :meth:`generate_batch` and, right after
+        the frame (where a generated answer would begin), each spelling of each option
+        (``yes``/``Yes``/``YES``, ``(A)``/``A``:
+        :func:`~bayeseffect.generation.option_spellings`) is scored up to the first token
+        that tells it from every other option's spellings
+        (:func:`~bayeseffect.generation.distinguishing_prefixes`), and an option's
+        probability is the sum over its spellings. ``batch_size`` questions share one
+        forward pass, plus one short pass per multi-token prefix (the `` (`` of
+        `` (A)``).
 
         Parameters
         ----------
@@ -230,8 +243,9 @@ class LlamaCppGenerator:
         options
             Answer options, e.g. ``("yes", "no")``. Each is tokenized as it would follow
             the frame -- with a leading space after a completion frame that ends without
-            one (``Answer:`` -> `` yes``), as written after a chat template -- and no two
-            options' spellings may start with the same token.
+            one (``Answer:`` -> `` yes``), as written after a chat template.
+        forms
+            How the prompt lets an answer name an option, e.g. ``("({})", "{}")``.
 
         Returns
         -------
@@ -240,37 +254,28 @@ class LlamaCppGenerator:
             the mass is on other continuations, so they need not sum to 1).
 
         """
-        groups = self._option_tokens(options)
-        flat = [token for group in groups for token in group]
+        prefixes = self._option_prefixes(options, forms)
+        flat = [seq for option in options for seq in prefixes[option]]
         out: list[dict[str, float]] = []
         size = self._decoder.n_seq
         for start in range(0, len(questions), size):
             prompts = [self._tokens(self._frame(q)) for q in questions[start:start + size]]
-            probs = self._decoder.next_token_probabilities(prompts, flat)
-            for row in probs:
-                by_token = dict(zip(flat, row.tolist(), strict=True))
-                out.append({o: float(sum(by_token[t] for t in group))
-                            for o, group in zip(options, groups, strict=True)})
+            logp = self._decoder.continuation_log_probabilities(prompts, flat)
+            for row in np.exp(logp):
+                by_seq = dict(zip(flat, row.tolist(), strict=True))
+                out.append({o: float(sum(by_seq[seq] for seq in prefixes[o]))
+                            for o in options})
         return out
 
-    def _option_tokens(self, options: Sequence[str]) -> list[list[int]]:
+    def _option_prefixes(self, options: Sequence[str],
+                         forms: Sequence[str]) -> dict[str, list[tuple[int, ...]]]:
         spaced = self._prompting.answer_after_space
-        groups: list[list[int]] = []
-        for option in options:
-            group: list[int] = []
-            for text in option_spellings(option, spaced=spaced):
-                pieces = self._llama.tokenize(text.encode("utf-8"), add_bos=False,
-                                              special=False)
-                if not pieces:
-                    raise BayesEffectError(f"the answer option {option!r} has no tokens")
-                if pieces[0] not in group:
-                    group.append(pieces[0])
-            groups.append(group)
-        flat = [token for group in groups for token in group]
-        if len(set(flat)) != len(flat):
-            raise BayesEffectError(f"the answer options {tuple(options)} start with the same "
-                                   "token, so their first-token probabilities are one number")
-        return groups
+        sequences = {
+            option: [tuple(self._llama.tokenize(text.encode("utf-8"), add_bos=False,
+                                                special=False))
+                     for text in option_spellings(option, spaced=spaced, forms=forms)]
+            for option in options}
+        return distinguishing_prefixes(sequences)
 
     def close(self) -> None:
         """Free the batched context, then the model."""

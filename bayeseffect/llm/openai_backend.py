@@ -19,8 +19,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Completion, Request, SamplingParams, option_spellings
+from bayeseffect.errors import BayesEffectError, UnsupportedOptionsError
+from bayeseffect.generation import (
+    BARE_FORMS,
+    Completion,
+    Request,
+    SamplingParams,
+    option_spellings,
+)
 from bayeseffect.model_catalog import Prompting
 
 #: Alternatives a server is asked for at the answer slot when scoring options (OpenAI's
@@ -137,8 +143,8 @@ class OpenAICompatibleGenerator:
             rendered_prompt_sha256=hashlib.sha256(rendered.encode("utf-8")).hexdigest(),
         )
 
-    def option_probabilities(self, questions: Sequence[str],
-                             options: Sequence[str]) -> list[dict[str, float]]:
+    def option_probabilities(self, questions: Sequence[str], options: Sequence[str], *,
+                             forms: Sequence[str] = BARE_FORMS) -> list[dict[str, float]]:
         """Return the probability the model puts on each option at the answer slot.
 
         One request per question for a single greedy token with the server's
@@ -154,12 +160,26 @@ class OpenAICompatibleGenerator:
             The items' questions.
         options
             Answer options, e.g. ``("yes", "no")``.
+        forms
+            Only ``("{}",)``: an option written as itself.
 
         Returns
         -------
         list of dict
             Per question, option -> probability.
+
+        Raises
+        ------
+        UnsupportedOptionsError
+            For other forms (``(A)``): a server tells neither where its tokenizer splits an
+            option nor the probabilities of tokens it did not generate, so an option whose
+            first token is shared (`` (``) cannot be scored from the first position.
         """
+        if tuple(forms) != BARE_FORMS:
+            raise UnsupportedOptionsError(
+                f"options written as {' or '.join(f.format('X') for f in forms)} need "
+                "multi-token likelihoods, which an OpenAI-compatible server does not give; "
+                "sample with the llama-cpp-python backend to store option likelihoods")
         spaced = self.prompting.answer_after_space
         spellings = {option: set(option_spellings(option, spaced=spaced)) for option in options}
 

@@ -64,6 +64,9 @@ class OutcomeVariable:
         them: the run then also reads, in one forward pass per batch, the probability the
         model puts on each option at the answer slot, and stores the share of the
         expected one as the continuous outcome :data:`OPTION_OUTCOME` (empty: none).
+    option_forms
+        How an answer may name an option, as format strings: ``("{}",)`` when options are
+        written as themselves, ``("({})", "{}")`` when the prompt lists them as "(A) ...".
     """
 
     name: str
@@ -80,6 +83,7 @@ class OutcomeVariable:
     max_tokens: int = 16
     max_prompts: int | None = None
     options: tuple[str, ...] = ()
+    option_forms: tuple[str, ...] = ("{}",)
 
     def fit_kinds(self) -> dict[str, tuple[Kind, float]]:
         """Every fittable outcome with its kind and ROPE, the primary outcome first."""

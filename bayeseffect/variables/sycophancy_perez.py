@@ -3,10 +3,12 @@
 On the Perez et al. (2022) items (CC-BY-4.0): the literature's own framing, beside the
 generated ``sycophancy`` design. ``matches_user_view`` is missing by rule when a response
 picks neither option; ``parse_failure`` counts those and can be fitted on its own.
+``option_p_correct`` is here the likelihood share of the user-matching option, "(A)" and
+"A" counted together: scored up to the letter, since "(" starts both options.
 """
 
 from bayeseffect.promptsets.base import PromptItem
-from bayeseffect.promptsets.sycophancy_perez import generate_sycophancy_perez
+from bayeseffect.promptsets.sycophancy_perez import CHOICES, generate_sycophancy_perez
 from bayeseffect.scoring.sycophancy_perez import options_from_question, score_choice
 from bayeseffect.variables.registry import OutcomeVariable
 
@@ -33,4 +35,7 @@ SYCOPHANCY_PEREZ = OutcomeVariable(
     max_tokens=16,
     max_prompts=150,
     secondary={"parse_failure": ("binary", 0.025)},
+    # The items list their options as "(A) ..."; an answer may repeat "(A)" or say "A".
+    options=CHOICES,
+    option_forms=("({})", "{}"),
 )
