@@ -17,7 +17,7 @@ from rich.console import Console
 from bayeseffect import __version__
 from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import Generator, SamplingParams
+from bayeseffect.generation import BATCH_LAYOUT, Generator, SamplingParams
 from bayeseffect.journal import read_journal
 from bayeseffect.model_catalog import (
     ARMS,
@@ -125,6 +125,8 @@ def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
         # Another engine answers: its responses must never mix with local ones.
         determinants["backend"] = {"kind": "openai", "servers": dict(sorted(servers.items())),
                                    "described": versions["llama_cpp_system_info"]}
+    else:
+        determinants["batch_layout"] = BATCH_LAYOUT
     return {
         "fingerprint": fingerprint(determinants),
         "determinants": determinants,
@@ -274,7 +276,8 @@ def sample_run(
     factory = open_generator
     response_cache = None if cache is None or custom else ResponseCache(cache)
     context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
-                     "versions": versions, "params": asdict(params)}
+                     "versions": versions, "params": asdict(params),
+                     "batch_layout": None if servers is not None else BATCH_LAYOUT}
                for arm, a in arms.items()}
     try:
         def score_arm(arm: str, loaded: Generator | None) -> None:

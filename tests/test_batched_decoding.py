@@ -23,6 +23,7 @@ pytestmark = pytest.mark.llm
 MAX_TOKENS = 8
 REPLICATES = 3
 QUESTIONS = [item.question for item in generate_logic(3, seed=0).items]
+OTHER_QUESTIONS = [item.question for item in generate_logic(2, seed=9).items]
 
 
 def _requests(questions, replicates, arm="x"):
@@ -59,6 +60,28 @@ def greedy(arm):
 def test_the_same_batch_gives_byte_identical_completions(sampled):
     _, _, first, second = sampled
     assert first == second
+
+
+def test_a_batch_gives_the_same_bytes_whatever_ran_before(arm, sampled):
+    # The preamble stays cached across batches; other batches, a batch without the
+    # preamble (which empties the cache), or a fresh load must not change a response.
+    generator, requests, first, _ = sampled
+    generator.generate_batch(_requests(OTHER_QUESTIONS, 2, arm[0]))
+    generator._decoder.next_token_probabilities([(1, 2, 3, 4)], [5])
+    assert generator.generate_batch(requests) == first
+    fresh = _load(arm, temperature=0.8)
+    try:
+        assert fresh.generate_batch(requests) == first
+    finally:
+        fresh.close()
+
+
+def test_the_preamble_is_the_frame_before_the_question(arm, greedy):
+    preamble = greedy._decoder.preamble
+    for question in QUESTIONS + OTHER_QUESTIONS:
+        assert greedy._tokens(greedy._frame(question))[:len(preamble)] == preamble
+    # The chat template's system message and user turn; a completion frame has only BOS.
+    assert len(preamble) > (10 if arm[1].prompting.frame == "chat" else -1)
 
 
 def test_replicates_with_different_seeds_differ(sampled):
@@ -108,8 +131,8 @@ def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, gre
     # by 1-15%), enough to change a greedy token now and then (greedy, 16 tokens, alone vs
     # in a batch of 16: 8/8 prompts identical for gemma-3-270m, 6/8 for SmolLM2-135M). So
     # a response is reproducible for a given batch, not across batch sizes, and that is
-    # not asserted; a lone prompt, evaluated whole, matches llama-cpp-python's own
-    # evaluation exactly.
+    # not asserted; a lone prompt (its preamble cached, the rest evaluated whole) matches
+    # llama-cpp-python's own evaluation exactly.
     from llama_cpp import Llama
 
     tokens = greedy._tokens(greedy._frame(QUESTIONS[0]))
@@ -119,7 +142,11 @@ def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, gre
     llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
                   verbose=False)
     try:
-        llama.eval(list(tokens))
+        # As llama-cpp-python evaluates a prompt whose preamble its prefix cache holds.
+        n = len(greedy._decoder.preamble)
+        if n:
+            llama.eval(list(tokens[:n]))
+        llama.eval(list(tokens[n:]))
         logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
         logits = logits.astype(np.float64)
     finally:

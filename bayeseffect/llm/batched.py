@@ -3,17 +3,24 @@
 One llama.cpp context holds up to ``n_seq`` sequences in a unified KV cache. A call takes
 a batch of tokenized prompts and
 
-1. evaluates the tokens every distinct prompt starts with (BOS, a chat template's system
-   preamble) once, as cells shared by all of their sequences;
-2. evaluates the rest of each distinct prompt, all prompts side by side in the same
+1. keeps the *preamble* -- the tokens every prompt of the arm starts with (BOS, a chat
+   template's system message, a frame's instructions or few-shot examples) -- in the
+   cache for the whole model load: it is evaluated once, in a ``llama_decode`` of its
+   own, as cells every sequence shares, and each call drops only the cells after it;
+2. evaluates the tokens the batch's distinct prompts share beyond the preamble once, as
+   cells shared by all of their sequences;
+3. evaluates the rest of each distinct prompt, all prompts side by side in the same
    ``llama_decode`` calls, with logits only after each prompt's last token;
-3. copies each prompt's sequence to its replicates (in a unified cache this adds sequence
+4. copies each prompt's sequence to its replicates (in a unified cache this adds sequence
    ids to the cells: nothing is recomputed or moved);
-4. advances every live sequence by one token per ``llama_decode``, each sampled in C by its
+5. advances every live sequence by one token per ``llama_decode``, each sampled in C by its
    own llama.cpp sampler chain, seeded with its request's seed.
 
-Every call starts from an empty cache and lays out its cells in the same order, so the
-same requests with the same threads give the same bytes, whatever ran before.
+A call's cells are laid out the same way whatever ran before -- the preamble's cells
+first, evaluated the same way, then the call's own from the first cell after them -- so
+the same requests with the same threads give the same bytes. A batch whose prompts do
+not all start with the preamble starts from an empty cache instead (and the preamble is
+evaluated again, alone, before the next batch that has it).
 """
 
 import ctypes
@@ -154,11 +161,14 @@ class BatchedDecoder:
         Tokens per ``llama_decode`` call while evaluating prompts.
     flash_attn
         Use llama.cpp's flash attention (a different summation order).
+    preamble
+        Tokens the prompts start with, kept in the cache across calls (empty: none).
 
     """
 
     def __init__(self, model: Any, *, n_seq: int, n_ctx_seq: int, threads: int,
-                 n_batch: int = 512, flash_attn: bool = False) -> None:
+                 n_batch: int = 512, flash_attn: bool = False,
+                 preamble: tuple[int, ...] = ()) -> None:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_seq * n_ctx_seq
         params.n_seq_max = n_seq
@@ -184,6 +194,11 @@ class BatchedDecoder:
         self.n_ctx_seq = n_ctx_seq
         self._batch = _Batch(params.n_batch, n_seq)
         self._piece = ctypes.create_string_buffer(64)
+        if len(preamble) >= n_ctx_seq:
+            raise BayesEffectError(f"the prompts' common preamble of {len(preamble)} tokens "
+                                   f"fills the context of {n_ctx_seq}; raise --n-ctx")
+        self.preamble = preamble
+        self._preamble_cached = False
 
     def _decode(self) -> None:
         code = llama_cpp.llama_decode(self._ctx, self._batch.raw)
@@ -228,26 +243,13 @@ class BatchedDecoder:
                     f"exceeds the context of {self.n_ctx_seq}; lower --max-tokens"
                 )
 
-    def _prefill(self, prompts: Sequence[tuple[int, ...]]) -> list[int]:
-        """Evaluate the prompts into sequences ``0..len(prompts)-1`` of an empty cache.
+    def _evaluate(self, entries: Sequence[tuple[int, int, Sequence[int]]],
+                  n_outputs: int) -> dict[int, int]:
+        """Decode ``(token, position, sequences)`` entries in batch-sized chunks.
 
-        Returns, per prompt, the index of its logits in the last ``llama_decode``.
+        The last ``n_outputs`` entries (at most ``n_seq``) get logits; returns, for each,
+        its first sequence -> the index of its logits in the last ``llama_decode``.
         """
-        llama_cpp.llama_memory_clear(self._memory, False)
-        leaders: dict[tuple[int, ...], int] = {}
-        for seq, tokens in enumerate(prompts):
-            leaders.setdefault(tokens, seq)
-        distinct = list(leaders)
-        # Each prompt keeps at least its last token, the one that yields logits.
-        shared = min(common_prefix_length(distinct), min(len(t) for t in distinct) - 1)
-        entries: list[tuple[int, int, Sequence[int]]] = [
-            (distinct[0][pos], pos, list(leaders.values())) for pos in range(shared)]
-        for tokens, seq in leaders.items():
-            entries.extend((tokens[pos], pos, (seq,)) for pos in range(shared, len(tokens) - 1))
-        # The last tokens go at the very end, so they all land in the final llama_decode
-        # (there are at most n_seq of them), whose logits are read before the next one.
-        n_outputs = len(leaders)
-        entries.extend((tokens[-1], len(tokens) - 1, (seq,)) for tokens, seq in leaders.items())
         # Chunks are cut from the end, so the last one is full and holds every output.
         size = self._batch.capacity
         cuts = [0, *range(len(entries) % size or size, len(entries) + 1, size)]
@@ -260,6 +262,46 @@ class BatchedDecoder:
                 if output:
                     index[seqs[0]] = i
             self._decode()
+        return index
+
+    def _start(self, prompts: Sequence[tuple[int, ...]]) -> int:
+        """Empty the cache but for the preamble when every prompt has it; return its length."""
+        n = len(self.preamble)
+        if n and all(len(t) > n and t[:n] == self.preamble for t in prompts):
+            if self._preamble_cached:
+                llama_cpp.llama_memory_seq_rm(self._memory, -1, n, -1)
+            else:
+                llama_cpp.llama_memory_clear(self._memory, False)
+                every = list(range(self.n_seq))
+                self._evaluate([(token, pos, every) for pos, token in enumerate(self.preamble)],
+                               0)
+                self._preamble_cached = True
+            return n
+        llama_cpp.llama_memory_clear(self._memory, False)
+        self._preamble_cached = False
+        return 0
+
+    def _prefill(self, prompts: Sequence[tuple[int, ...]]) -> list[int]:
+        """Evaluate the prompts into sequences ``0..len(prompts)-1`` of the cache.
+
+        Returns, per prompt, the index of its logits in the last ``llama_decode``.
+        """
+        kept = self._start(prompts)
+        leaders: dict[tuple[int, ...], int] = {}
+        for seq, tokens in enumerate(prompts):
+            leaders.setdefault(tokens, seq)
+        distinct = list(leaders)
+        # Each prompt keeps at least its last token, the one that yields logits.
+        shared = max(kept, min(common_prefix_length(distinct),
+                               min(len(t) for t in distinct) - 1))
+        entries: list[tuple[int, int, Sequence[int]]] = [
+            (distinct[0][pos], pos, list(leaders.values())) for pos in range(kept, shared)]
+        for tokens, seq in leaders.items():
+            entries.extend((tokens[pos], pos, (seq,)) for pos in range(shared, len(tokens) - 1))
+        # The last tokens go at the very end, so they all land in the final llama_decode
+        # (there are at most n_seq of them), whose logits are read before the next one.
+        entries.extend((tokens[-1], len(tokens) - 1, (seq,)) for tokens, seq in leaders.items())
+        index = self._evaluate(entries, len(leaders))
         for seq, tokens in enumerate(prompts):
             if leaders[tokens] != seq:
                 llama_cpp.llama_memory_seq_cp(self._memory, leaders[tokens], seq, -1, -1)

@@ -120,11 +120,26 @@ class LlamaCppGenerator:
                 llama = Llama(model_path=str(path), n_ctx=_TOKENIZER_CTX, n_batch=_TOKENIZER_CTX,
                               n_threads=params.threads, n_threads_batch=params.threads, seed=0,
                               verbose=False)
-                decoder = BatchedDecoder(llama._model, n_seq=params.batch_size,
-                                         n_ctx_seq=params.n_ctx, threads=params.threads)
+                generator = cls(llama, prompting, params, decoder=None)
+                generator._decoder = BatchedDecoder(
+                    llama._model, n_seq=params.batch_size, n_ctx_seq=params.n_ctx,
+                    threads=params.threads, preamble=generator.preamble())
         except (ValueError, RuntimeError) as exc:
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
-        return cls(llama, prompting, params, decoder)
+        return generator
+
+    def preamble(self) -> tuple[int, ...]:
+        """Return the tokens every framed question starts with: the frame's text before it.
+
+        Found by framing two different one-letter questions and keeping their common
+        tokens but the last (where a question's first characters could merge with the
+        frame's last ones). The decoder keeps them in its cache for the whole load.
+        """
+        from bayeseffect.llm.batched import common_prefix_length
+
+        first, second = (self._tokens(self._frame(q)) for q in ("A", "Z"))
+        common = common_prefix_length([first, second])
+        return first[:max(common - 1, 0)]
 
     def _make_chat_formatter(self) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
