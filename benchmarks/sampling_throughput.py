@@ -11,26 +11,35 @@ threads and token limit, this measures
 (d) (b)'s work in raw llama.cpp calls: the same prompt evaluation, then (c)'s loop for the
     full token limit -- the ceiling for (b), since (c) leaves out the prompts (b) must read;
 
-and prints (b)/(a), (b)/(c) and (b)/(d) (issue 5 asks for at least 2.5 and 0.8), how much of (b) is
-prompt evaluation, the time option first-token scoring takes vs generating the answers,
-and the peak RSS. Each measurement
-is repeated and its best kept; only ratios within one run mean anything, since absolute
-tokens/s swing with the machine's load.
+and prints (b)/(a), (b)/(c) and (b)/(d) (issue 5 asks for at least 2.5 and 0.8), how much of
+(b) is prompt evaluation, the time option scoring takes vs generating the answers, and the
+peak RSS. Two more comparisons, each in the same process:
+
+- (b)/(a) again with longer answers (``--long-max-tokens``), where decoding, not prompt
+  evaluation, dominates;
+- a preamble of few-shot examples in the frame (``--shots`` logic items with their
+  answers), over ``--batches`` batches: cached once per load (ours) vs evaluated once per
+  batch (the same decoder told it has no preamble).
+
+Each measurement is repeated and its best kept; only ratios within one run mean
+anything, since absolute tokens/s swing with the machine's load.
 
     uv run python benchmarks/sampling_throughput.py [--prompts 4] [--replicates 4]
-        [--max-tokens 16] [--threads 2] [--repeats 2]
+        [--max-tokens 16] [--long-max-tokens 64] [--shots 3] [--batches 4] [--threads 2]
+        [--repeats 2]
 """
 
 import argparse
 import resource
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from llama_cpp import Llama
 
 from bayeseffect.generation import Request, SamplingParams
 from bayeseffect.llm.llama_backend import LlamaCppGenerator, _quiet_stderr
-from bayeseffect.model_catalog import ResolvedArm, load_pair, resolve_pair
+from bayeseffect.model_catalog import Prompting, ResolvedArm, load_pair, resolve_pair
 from bayeseffect.promptsets.logic import generate_logic
 from bayeseffect.sampling import response_seed
 
@@ -107,6 +116,35 @@ def option_scoring(generator: LlamaCppGenerator, questions: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def few_shot(prompting: Prompting, shots: int) -> Prompting:
+    """The arm's frame with ``shots`` answered logic items before the question."""
+    items = generate_logic(shots, seed=99).items
+    examples = "".join(f"{item.question}\nAnswer: {item.expected}\n\n" for item in items)
+    if prompting.frame == "chat":
+        return replace(prompting, system=f"Answer as in these examples.\n\n{examples}")
+    return replace(prompting, template=examples + prompting.template)
+
+
+def preamble_effect(resolved: ResolvedArm, params: SamplingParams, shots: int,
+                    batches: int, replicates: int, repeats: int) -> dict[str, float]:
+    """Seconds for ``batches`` batches under a few-shot frame, preamble cached or not."""
+    prompts_per_batch = params.batch_size // replicates
+    questions = [item.question for item in
+                 generate_logic(prompts_per_batch * batches, seed=1).items]
+    requests = [Request(q, response_seed(0, "bench", str(i), r))
+                for i, q in enumerate(questions) for r in range(replicates)]
+    generator = LlamaCppGenerator.load(resolved.path, prompting=few_shot(resolved.prompting,
+                                                                          shots), params=params)
+    try:
+        preamble = generator._decoder.preamble
+        cached = min(batched(generator, requests)[1] for _ in range(repeats))
+        generator._decoder.preamble = ()
+        per_batch = min(batched(generator, requests)[1] for _ in range(repeats))
+    finally:
+        generator.close()
+    return {"preamble_tokens": len(preamble), "cached_s": cached, "per_batch_s": per_batch}
+
+
 def peak_rss_mib() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -137,11 +175,30 @@ def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str]
         generator.close()
 
 
+def measure_long(resolved: ResolvedArm, requests: list[Request],
+                 params: SamplingParams) -> dict[str, float]:
+    """(a) and (b) once each, for long answers."""
+    generator = LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
+                                       params=params)
+    with _quiet_stderr():
+        llama = Llama(model_path=str(resolved.path), n_ctx=params.n_ctx,
+                      n_threads=params.threads, n_threads_batch=params.threads, verbose=False)
+    try:
+        return {"naive": best_rate(lambda: naive_loop(llama, generator, requests, params), 1),
+                "ours": best_rate(lambda: batched(generator, requests), 1)}
+    finally:
+        llama.close()
+        generator.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=4)
     parser.add_argument("--replicates", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--long-max-tokens", type=int, default=64)
+    parser.add_argument("--shots", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -170,6 +227,16 @@ def main() -> None:
         print(f"  yes/no option scoring of {args.prompts} prompts {m['score_s']:.2f} s vs "
               f"generating {n_seq} answers {m['generate_s']:.2f} s: "
               f"{m['generate_s'] / m['score_s']:.1f}x cheaper")
+        long_params = replace(params, max_tokens=args.long_max_tokens)
+        long = measure_long(resolved, requests, long_params)
+        print(f"  with max_tokens {args.long_max_tokens}: (a) {long['naive']:.1f} tok/s, (b) "
+              f"{long['ours']:.1f} tok/s, (b)/(a) = {long['ours'] / long['naive']:.2f}")
+        pre = preamble_effect(resolved, params, args.shots, args.batches, args.replicates,
+                              args.repeats)
+        print(f"  {args.shots}-shot frame ({pre['preamble_tokens']} preamble tokens), "
+              f"{args.batches} batches: preamble cached per load {pre['cached_s']:.2f} s vs "
+              f"evaluated per batch {pre['per_batch_s']:.2f} s: "
+              f"{pre['per_batch_s'] / pre['cached_s']:.2f}x")
         print(f"  peak RSS so far {peak_rss_mib():.0f} MiB")
 
 
