@@ -15,8 +15,8 @@ and prints (b)/(a), (b)/(c) and (b)/(d) (issue 5 asks for at least 2.5 and 0.8),
 (b) is prompt evaluation, the time option scoring takes vs generating the answers, and the
 peak RSS. Two more comparisons, each in the same process:
 
-- (b)/(a) again with longer answers (``--long-max-tokens``), where decoding, not prompt
-  evaluation, dominates;
+- (b)/(a) again for the complexity variable's explanations (``--long-max-tokens``), where
+  decoding, not prompt evaluation, dominates;
 - a preamble of few-shot examples in the frame (``--shots`` logic items with their
   answers), over ``--batches`` batches: cached once per load (ours) vs evaluated once per
   batch (the same decoder told it has no preamble).
@@ -40,6 +40,7 @@ from llama_cpp import Llama
 from bayeseffect.generation import Request, SamplingParams
 from bayeseffect.llm.llama_backend import LlamaCppGenerator, _quiet_stderr
 from bayeseffect.model_catalog import Prompting, ResolvedArm, load_pair, resolve_pair
+from bayeseffect.promptsets.complexity import generate_complexity
 from bayeseffect.promptsets.logic import generate_logic
 from bayeseffect.sampling import response_seed
 
@@ -175,9 +176,12 @@ def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str]
         generator.close()
 
 
-def measure_long(resolved: ResolvedArm, requests: list[Request],
-                 params: SamplingParams) -> dict[str, float]:
-    """(a) and (b) once each, for long answers."""
+def measure_long(resolved: ResolvedArm, params: SamplingParams, prompts: int,
+                 replicates: int) -> dict[str, float]:
+    """(a) and (b) once each, for complexity prompts' long answers."""
+    questions = [item.question for item in generate_complexity(prompts, seed=0).items]
+    requests = [Request(q, response_seed(0, "bench", str(i), r))
+                for i, q in enumerate(questions) for r in range(replicates)]
     generator = LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
                                        params=params)
     with _quiet_stderr():
@@ -228,9 +232,10 @@ def main() -> None:
               f"generating {n_seq} answers {m['generate_s']:.2f} s: "
               f"{m['generate_s'] / m['score_s']:.1f}x cheaper")
         long_params = replace(params, max_tokens=args.long_max_tokens)
-        long = measure_long(resolved, requests, long_params)
-        print(f"  with max_tokens {args.long_max_tokens}: (a) {long['naive']:.1f} tok/s, (b) "
-              f"{long['ours']:.1f} tok/s, (b)/(a) = {long['ours'] / long['naive']:.2f}")
+        long = measure_long(resolved, long_params, args.prompts, args.replicates)
+        print(f"  complexity prompts, max_tokens {args.long_max_tokens}: (a) "
+              f"{long['naive']:.1f} tok/s, (b) {long['ours']:.1f} tok/s, (b)/(a) = "
+              f"{long['ours'] / long['naive']:.2f}")
         pre = preamble_effect(resolved, params, args.shots, args.batches, args.replicates,
                               args.repeats)
         print(f"  {args.shots}-shot frame ({pre['preamble_tokens']} preamble tokens), "
