@@ -11,8 +11,9 @@ threads and token limit, this measures
 (d) (b)'s work in raw llama.cpp calls: the same prompt evaluation, then (c)'s loop for the
     full token limit -- the ceiling for (b), since (c) leaves out the prompts (b) must read;
 
-and prints (b)/(a), (b)/(c) and (b)/(d) (issue 5 asks for at least 2.5 and 0.8), how much of
-(b) is prompt evaluation, the time option scoring takes vs generating the answers, and the
+and prints (b)/(a), (b)/(c) and (b)/(d) (issue 5 asks for at least 2.5 and 0.8), the ceilings
+(d)/(a) and (d)/(c) that raw llama.cpp calls doing (b)'s work reach, how much of (b) is
+prompt evaluation, the time option scoring takes vs generating the answers, and the
 peak RSS. Two more comparisons, each in the same process:
 
 - (b)/(a) again for the complexity variable's explanations (``--long-max-tokens``), where
@@ -178,7 +179,7 @@ def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str]
 
 def measure_long(resolved: ResolvedArm, params: SamplingParams, prompts: int,
                  replicates: int) -> dict[str, float]:
-    """(a) and (b) once each, for complexity prompts' long answers."""
+    """(a), (b), (c) and (d) once each, for complexity prompts' long answers."""
     questions = [item.question for item in generate_complexity(prompts, seed=0).items]
     requests = [Request(q, response_seed(0, "bench", str(i), r))
                 for i, q in enumerate(questions) for r in range(replicates)]
@@ -189,7 +190,11 @@ def measure_long(resolved: ResolvedArm, params: SamplingParams, prompts: int,
                       n_threads=params.threads, n_threads_batch=params.threads, verbose=False)
     try:
         return {"naive": best_rate(lambda: naive_loop(llama, generator, requests, params), 1),
-                "ours": best_rate(lambda: batched(generator, requests), 1)}
+                "ours": best_rate(lambda: batched(generator, requests), 1),
+                "same_work": best_rate(lambda: raw_same_work(generator, requests,
+                                                             params.max_tokens), 1),
+                "raw": best_rate(lambda: raw_decode(generator, requests, len(requests),
+                                                    params.max_tokens), 1)}
     finally:
         llama.close()
         generator.close()
@@ -228,6 +233,8 @@ def main() -> None:
         print(f"  (d) raw prefill + decode, same work {m['same_work']:7.1f} tok/s   "
               f"(b)/(d) = {m['ours'] / m['same_work']:.2f}  (what our Python, sampling and "
               "early stops cost)")
+        print(f"      ceilings, raw llama.cpp doing (b)'s work: (d)/(a) = "
+              f"{m['same_work'] / m['naive']:.2f}, (d)/(c) = {m['same_work'] / m['raw']:.2f}")
         print(f"  yes/no option scoring of {args.prompts} prompts {m['score_s']:.2f} s vs "
               f"generating {n_seq} answers {m['generate_s']:.2f} s: "
               f"{m['generate_s'] / m['score_s']:.1f}x cheaper")
@@ -235,7 +242,9 @@ def main() -> None:
         long = measure_long(resolved, long_params, args.prompts, args.replicates)
         print(f"  complexity prompts, max_tokens {args.long_max_tokens}: (a) "
               f"{long['naive']:.1f} tok/s, (b) {long['ours']:.1f} tok/s, (b)/(a) = "
-              f"{long['ours'] / long['naive']:.2f}")
+              f"{long['ours'] / long['naive']:.2f}, (b)/(c) = {long['ours'] / long['raw']:.2f}"
+              f"; ceilings (d)/(a) = {long['same_work'] / long['naive']:.2f}, (d)/(c) = "
+              f"{long['same_work'] / long['raw']:.2f}")
         pre = preamble_effect(resolved, params, args.shots, args.batches, args.replicates,
                               args.repeats)
         print(f"  {args.shots}-shot frame ({pre['preamble_tokens']} preamble tokens), "
