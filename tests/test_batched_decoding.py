@@ -76,6 +76,31 @@ def test_a_batch_gives_the_same_bytes_whatever_ran_before(arm, sampled):
         fresh.close()
 
 
+def test_a_completion_frame_with_instructions_caches_them_and_keeps_the_bytes(arm):
+    # gemma-3-270m is a sliding-window model: dropping the cells after a cached preamble
+    # must leave the same state as evaluating it fresh.
+    if arm[1].prompting.frame != "completion":
+        pytest.skip("the chat arm's preamble is tested by the test above")
+    prompting = replace(arm[1].prompting, template="Answer each question with yes or no, "
+                        "as a careful logician would.\n\n" + arm[1].prompting.template)
+    params = SamplingParams(max_tokens=MAX_TOKENS, temperature=0.8, threads=2, batch_size=6)
+
+    def load() -> LlamaCppGenerator:
+        return LlamaCppGenerator.load(arm[1].path, prompting=prompting, params=params)
+
+    requests = _requests(QUESTIONS, 2, arm[0])
+    first, fresh = load(), load()
+    try:
+        assert len(first._decoder.preamble) > 10
+        expected = first.generate_batch(requests)
+        first.generate_batch(_requests(OTHER_QUESTIONS, 3, arm[0]))
+        assert first.generate_batch(requests) == expected
+        assert fresh.generate_batch(requests) == expected
+    finally:
+        first.close()
+        fresh.close()
+
+
 def test_the_preamble_is_the_frame_before_the_question(arm, greedy):
     preamble = greedy._decoder.preamble
     for question in QUESTIONS + OTHER_QUESTIONS:
