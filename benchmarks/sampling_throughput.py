@@ -33,7 +33,8 @@ anything, since absolute tokens/s swing with the machine's load.
 import argparse
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from llama_cpp import Llama
@@ -152,16 +153,27 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str],
-            params: SamplingParams, repeats: int) -> dict[str, float]:
-    """All measurements of one model, each the best of ``repeats``."""
-    n_seq, steps = len(requests), params.max_tokens
+@contextmanager
+def loaded(resolved: ResolvedArm, params: SamplingParams) -> Iterator[tuple[LlamaCppGenerator,
+                                                                              Llama]]:
+    """The model loaded twice: as bayeseffect's generator and as a plain ``Llama``."""
     generator = LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
                                        params=params)
     with _quiet_stderr():
         llama = Llama(model_path=str(resolved.path), n_ctx=params.n_ctx,
                       n_threads=params.threads, n_threads_batch=params.threads, verbose=False)
     try:
+        yield generator, llama
+    finally:
+        llama.close()
+        generator.close()
+
+
+def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str],
+            params: SamplingParams, repeats: int) -> dict[str, float]:
+    """All measurements of one model, each the best of ``repeats``."""
+    n_seq, steps = len(requests), params.max_tokens
+    with loaded(resolved, params) as (generator, llama):
         return {
             "naive": best_rate(lambda: naive_loop(llama, generator, requests, params), repeats),
             "ours": best_rate(lambda: batched(generator, requests), repeats),
@@ -172,9 +184,6 @@ def measure(resolved: ResolvedArm, requests: list[Request], questions: list[str]
             "prompt_s": min(prompt_evaluation(generator, requests) for _ in range(repeats)),
             "score_s": min(option_scoring(generator, questions) for _ in range(repeats)),
         }
-    finally:
-        llama.close()
-        generator.close()
 
 
 def measure_long(resolved: ResolvedArm, params: SamplingParams, prompts: int,
@@ -183,21 +192,13 @@ def measure_long(resolved: ResolvedArm, params: SamplingParams, prompts: int,
     questions = [item.question for item in generate_complexity(prompts, seed=0).items]
     requests = [Request(q, response_seed(0, "bench", str(i), r))
                 for i, q in enumerate(questions) for r in range(replicates)]
-    generator = LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
-                                       params=params)
-    with _quiet_stderr():
-        llama = Llama(model_path=str(resolved.path), n_ctx=params.n_ctx,
-                      n_threads=params.threads, n_threads_batch=params.threads, verbose=False)
-    try:
+    steps = params.max_tokens
+    with loaded(resolved, params) as (generator, llama):
         return {"naive": best_rate(lambda: naive_loop(llama, generator, requests, params), 1),
                 "ours": best_rate(lambda: batched(generator, requests), 1),
-                "same_work": best_rate(lambda: raw_same_work(generator, requests,
-                                                             params.max_tokens), 1),
-                "raw": best_rate(lambda: raw_decode(generator, requests, len(requests),
-                                                    params.max_tokens), 1)}
-    finally:
-        llama.close()
-        generator.close()
+                "same_work": best_rate(lambda: raw_same_work(generator, requests, steps), 1),
+                "raw": best_rate(lambda: raw_decode(generator, requests, len(requests), steps),
+                                 1)}
 
 
 def main() -> None:
