@@ -101,6 +101,14 @@ def test_a_completion_frame_with_instructions_caches_them_and_keeps_the_bytes(ar
         fresh.close()
 
 
+def test_a_preamble_that_fills_the_context_is_a_one_line_error(arm):
+    if arm[1].prompting.frame != "chat":
+        pytest.skip("the completion frame has no preamble")
+    with pytest.raises(BayesEffectError, match="shorten the pair's template") as info:
+        _load(arm, n_ctx=16)
+    assert "\n" not in str(info.value)
+
+
 def test_the_preamble_is_the_frame_before_the_question(arm, greedy):
     preamble = greedy._decoder.preamble
     for question in QUESTIONS + OTHER_QUESTIONS:

@@ -113,6 +113,14 @@ def common_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
     return n
 
 
+def _leaders(prompts: Sequence[tuple[int, ...]]) -> dict[tuple[int, ...], int]:
+    """Each distinct prompt -> the first sequence that holds it (the one evaluated)."""
+    leaders: dict[tuple[int, ...], int] = {}
+    for seq, tokens in enumerate(prompts):
+        leaders.setdefault(tokens, seq)
+    return leaders
+
+
 class _Batch:
     """A ``llama_batch`` filled from Python."""
 
@@ -195,8 +203,9 @@ class BatchedDecoder:
         self._batch = _Batch(params.n_batch, n_seq)
         self._piece = ctypes.create_string_buffer(64)
         if len(preamble) >= n_ctx_seq:
-            raise BayesEffectError(f"the prompts' common preamble of {len(preamble)} tokens "
-                                   f"fills the context of {n_ctx_seq}; raise --n-ctx")
+            raise BayesEffectError(f"the frame's text before the question ({len(preamble)} "
+                                   f"tokens) fills the context of {n_ctx_seq} tokens; shorten "
+                                   "the pair's template or system message")
         self.preamble = preamble
         self._preamble_cached = False
 
@@ -287,9 +296,7 @@ class BatchedDecoder:
         Returns, per prompt, the index of its logits in the last ``llama_decode``.
         """
         kept = self._start(prompts)
-        leaders: dict[tuple[int, ...], int] = {}
-        for seq, tokens in enumerate(prompts):
-            leaders.setdefault(tokens, seq)
+        leaders = _leaders(prompts)
         distinct = list(leaders)
         # Each prompt keeps at least its last token, the one that yields logits.
         shared = max(kept, min(common_prefix_length(distinct),
@@ -425,9 +432,7 @@ class BatchedDecoder:
         for continuation in continuations:
             for k, token in enumerate(continuation):
                 wanted.setdefault(continuation[:k], set()).add(token)
-        leaders: dict[tuple[int, ...], int] = {}
-        for seq, tokens in enumerate(prompts):
-            leaders.setdefault(tokens, seq)
+        leaders = _leaders(prompts)
         if len(leaders) * max(longest - 1, 1) > self._batch.capacity:
             raise BayesEffectError(f"answer options of {longest} tokens do not fit in a batch "
                                    f"of {self._batch.capacity} tokens; shorten them")

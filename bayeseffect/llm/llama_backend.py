@@ -120,12 +120,20 @@ class LlamaCppGenerator:
                 llama = Llama(model_path=str(path), n_ctx=_TOKENIZER_CTX, n_batch=_TOKENIZER_CTX,
                               n_threads=params.threads, n_threads_batch=params.threads, seed=0,
                               verbose=False)
-                generator = cls(llama, prompting, params, decoder=None)
+        except (ValueError, RuntimeError) as exc:
+            raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
+        try:
+            generator = cls(llama, prompting, params, decoder=None)
+            with _quiet_stderr():
                 generator._decoder = BatchedDecoder(
                     llama._model, n_seq=params.batch_size, n_ctx_seq=params.n_ctx,
                     threads=params.threads, preamble=generator.preamble())
         except (ValueError, RuntimeError) as exc:
+            llama.close()
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
+        except BaseException:
+            llama.close()
+            raise
         return generator
 
     def preamble(self) -> tuple[int, ...]:
