@@ -436,7 +436,7 @@ class BatchedDecoder:
         if len(leaders) * max(longest - 1, 1) > self._batch.capacity:
             raise BayesEffectError(f"answer options of {longest} tokens do not fit in a batch "
                                    f"of {self._batch.capacity} tokens; shorten them")
-        logits_at = dict(zip(range(len(prompts)), self._prefill(prompts), strict=True))
+        logits_at = dict(enumerate(self._prefill(prompts)))
         # log P(token | prompt, prefix) by (prefix, leader sequence, token).
         table: dict[tuple[tuple[int, ...], int, int], float] = {}
         for prefix in sorted(wanted, key=lambda p: (len(p), p)):
