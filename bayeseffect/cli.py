@@ -9,11 +9,12 @@ import click
 from rich.console import Console
 
 from bayeseffect import __version__
-from bayeseffect.errors import BayesEffectError
+from bayeseffect.errors import BayesEffectError, EngineCrashedError
 from bayeseffect.generation import SamplingParams
 
 EXIT_USAGE = 2
 EXIT_DIAGNOSTICS = 3
+EXIT_ENGINE_CRASHED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -36,6 +37,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except EngineCrashedError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_ENGINE_CRASHED)
         except BayesEffectError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
@@ -63,7 +67,9 @@ def main() -> None:
       bayeseffect fit runs/logic-XXXXXXXXXX
       bayeseffect report runs/logic-XXXXXXXXXX
 
-    Exit codes: 0 ok, 2 bad input, 3 the fit failed its convergence gates, 130 interrupted.
+    Exit codes: 0 ok, 2 bad input, 3 the fit failed its convergence gates, 4 the native
+    engine crashed (finished responses are saved; the same command resumes), 130
+    interrupted.
     """
 
 

@@ -127,6 +127,9 @@ def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
                                    "described": versions["llama_cpp_system_info"]}
     else:
         determinants["batch_layout"] = BATCH_LAYOUT
+        if "extra_weight_buffers" in versions:
+            # Repacked weights go through other matrix kernels, which round differently.
+            determinants["extra_weight_buffers"] = versions["extra_weight_buffers"]
     return {
         "fingerprint": fingerprint(determinants),
         "determinants": determinants,
@@ -159,6 +162,8 @@ def dataset_attrs(manifest: dict[str, Any]) -> dict[str, str | int]:
         "run_fingerprint": manifest["fingerprint"],
         "created_utc": manifest["created_utc"],
     }
+    if "extra_weight_buffers" in manifest["versions"]:
+        attrs["llama_cpp_extra_weight_buffers"] = manifest["versions"]["extra_weight_buffers"]
     for arm in ARMS:
         attrs[f"{arm}_model_path"] = manifest["model_paths"][arm]
         attrs[f"{arm}_model_sha256"] = det["models"][arm]["sha256"]
@@ -255,8 +260,11 @@ def sample_run(
         versions = backend.llama_versions()
 
         def open_generator(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
-            return backend.LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
-                                                  params=p)
+            # In a process of its own: a native crash must not take the journal with it.
+            from bayeseffect.llm.engine_process import EngineProcess
+
+            return EngineProcess.start(resolved.path, prompting=resolved.prompting, params=p,
+                                       arm=arm, log=run_dir / f"engine-{arm}.log")
     else:
         versions = {"llama_cpp_python_version": "none", "llama_cpp_version": "none",
                     "llama_cpp_system_info": "custom generator"}

@@ -40,7 +40,11 @@ from dataclasses import replace
 from llama_cpp import Llama
 
 from bayeseffect.generation import Request, SamplingParams
-from bayeseffect.llm.llama_backend import LlamaCppGenerator, _quiet_stderr
+from bayeseffect.llm.llama_backend import (
+    LlamaCppGenerator,
+    _quiet_stderr,
+    safe_llama_loading,
+)
 from bayeseffect.model_catalog import Prompting, ResolvedArm, load_pair, resolve_pair
 from bayeseffect.promptsets.complexity import generate_complexity
 from bayeseffect.promptsets.logic import generate_logic
@@ -159,7 +163,7 @@ def loaded(resolved: ResolvedArm, params: SamplingParams) -> Iterator[tuple[Llam
     """The model loaded twice: as bayeseffect's generator and as a plain ``Llama``."""
     generator = LlamaCppGenerator.load(resolved.path, prompting=resolved.prompting,
                                        params=params)
-    with _quiet_stderr():
+    with _quiet_stderr(), safe_llama_loading():
         llama = Llama(model_path=str(resolved.path), n_ctx=params.n_ctx,
                       n_threads=params.threads, n_threads_batch=params.threads, verbose=False)
     try:

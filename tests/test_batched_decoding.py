@@ -13,7 +13,7 @@ from bayeseffect.generation import (
     option_spellings,
 )
 from bayeseffect.llm.batched import common_prefix_length
-from bayeseffect.llm.llama_backend import LlamaCppGenerator
+from bayeseffect.llm.llama_backend import LlamaCppGenerator, safe_llama_loading
 from bayeseffect.model_catalog import load_pair, resolve_pair
 from bayeseffect.promptsets.logic import generate_logic
 from bayeseffect.promptsets.sycophancy_perez import generate_sycophancy_perez
@@ -143,7 +143,7 @@ def test_a_stop_string_cuts_the_text_and_finishes_with_stop(arm, greedy):
     if prompting.frame == "chat":
         pytest.skip("the chat frame takes its stop strings from the template")
     # The same loaded model, framed with a stop string every English continuation hits.
-    spaced = LlamaCppGenerator(greedy._llama, replace(prompting, stop=(" ",)), greedy._params,
+    spaced = LlamaCppGenerator(greedy._model, replace(prompting, stop=(" ",)), greedy._params,
                                greedy._decoder)
     for completion in spaced.generate_batch(_requests(QUESTIONS[:1], 2)):
         assert " " not in completion.text
@@ -172,8 +172,9 @@ def test_a_lone_prompt_gets_the_logits_of_a_fresh_llama_cpp_python_eval(arm, gre
     ids = [seq[0] for seqs in greedy._option_prefixes(("yes", "no"), ("{}",)).values()
            for seq in seqs]
     ours = greedy._decoder.next_token_probabilities([tokens], ids)[0]
-    llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
-                  verbose=False)
+    with safe_llama_loading():
+        llama = Llama(model_path=str(arm[1].path), n_ctx=256, n_threads=2, n_threads_batch=2,
+                      verbose=False)
     try:
         # As llama-cpp-python evaluates a prompt whose preamble its prefix cache holds.
         n = len(greedy._decoder.preamble)
@@ -223,8 +224,9 @@ def test_options_sharing_a_first_token_are_scored_token_by_token(arm, greedy):
     question = generate_sycophancy_perez(1, seed=0).items[0].question
     tokens = greedy._tokens(greedy._frame(question))
     ours = greedy._decoder.continuation_log_probabilities([tokens], flat)[0]
-    llama = Llama(model_path=str(arm[1].path), n_ctx=1024, n_threads=2, n_threads_batch=2,
-                  verbose=False)
+    with safe_llama_loading():
+        llama = Llama(model_path=str(arm[1].path), n_ctx=1024, n_threads=2, n_threads_batch=2,
+                      verbose=False)
 
     def log_softmax() -> np.ndarray:
         logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))

@@ -60,7 +60,7 @@ def servers(offline_pair_files, tmp_path_factory):
             # A file, not a pipe: llama.cpp's load log would fill a pipe and stall the server.
             with log.open("wb") as sink:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "llama_cpp.server", "--model", str(path),
+                    [sys.executable, "-m", "bayeseffect.llm.serve", "--model", str(path),
                      "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
                      "--n_threads", "1", "--model_alias", f"{arm}-model"],
                     stdout=sink, stderr=subprocess.STDOUT)

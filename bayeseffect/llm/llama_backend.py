@@ -23,13 +23,15 @@ from bayeseffect.model_catalog import Prompting
 
 
 def llama_versions() -> dict[str, str]:
-    """Return the llama-cpp-python version, llama.cpp's own version and its CPU features."""
+    """Return the llama-cpp-python and llama.cpp versions, CPU features and weight buffers."""
     import llama_cpp
 
+    system_info = llama_cpp.llama_print_system_info().decode()
     return {
         "llama_cpp_python_version": llama_cpp.__version__,
         "llama_cpp_version": llama_cpp.llama_version().decode(),
-        "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode().strip(" |"),
+        "llama_cpp_system_info": system_info.strip(" |"),
+        "extra_weight_buffers": "on" if extra_buffers_safe(system_info) else "off (AMX build)",
     }
 
 
@@ -49,8 +51,92 @@ def _quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-# Context of the Llama object that only tokenizes: llama.cpp's smallest padded size.
-_TOKENIZER_CTX = 256
+def extra_buffers_safe(system_info: str | None = None) -> bool:
+    """Whether llama.cpp's extra weight buffers may be used with this llama-cpp-python build.
+
+    A build compiled with AMX (``-march=native`` on a Sapphire Rapids class Xeon) puts
+    quantized weights in AMX buffers, and its AMX matrix product crashes with a general
+    protection fault at ``ldtilecfg`` (llama.cpp issue 20824). Without extra buffers the
+    weights stay in plain CPU buffers: no AMX path, and no CPU repacking either (which
+    serves Q4_0 and IQ4_NL). Every other build keeps them.
+
+    Parameters
+    ----------
+    system_info
+        ``llama_print_system_info()``; read from the loaded library when omitted.
+
+    Returns
+    -------
+    bool
+        False when the library has AMX compiled in.
+    """
+    if system_info is None:
+        import llama_cpp
+
+        system_info = llama_cpp.llama_print_system_info().decode()
+    return "AMX_INT8 = 1" not in system_info
+
+
+@contextmanager
+def safe_llama_loading() -> Iterator[None]:
+    """While active, ``llama_cpp.Llama`` objects load with extra buffers only where safe.
+
+    ``Llama`` has no option for ``use_extra_bufts``; it takes llama.cpp's defaults. For the
+    code that must use ``Llama`` itself -- llama-cpp-python's server
+    (:mod:`bayeseffect.llm.serve`), the naive baseline of the throughput benchmark, tests
+    that compare with ``Llama.eval`` -- this swaps in defaults without extra buffers on an
+    AMX build (:func:`extra_buffers_safe`) for the duration of the block.
+    """
+    import llama_cpp.llama_cpp as low_level
+
+    original = low_level.llama_model_default_params
+    if extra_buffers_safe():
+        yield
+        return
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    low_level.llama_model_default_params = defaults
+    try:
+        yield
+    finally:
+        low_level.llama_model_default_params = original
+
+
+def load_model(path: Path, *, extra_buffers: bool) -> Any:
+    """Load a GGUF file's weights on the CPU.
+
+    Parameters
+    ----------
+    path
+        The GGUF file.
+    extra_buffers
+        llama.cpp's ``use_extra_bufts`` (see :func:`extra_buffers_safe`).
+
+    Returns
+    -------
+    llama_cpp._internals.LlamaModel
+        The model; close it when done.
+
+    Raises
+    ------
+    ValueError
+        When llama.cpp cannot load the file.
+    """
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel
+    from llama_cpp._logger import set_verbose
+
+    # What Llama(verbose=False) does: only llama.cpp's errors reach stderr.
+    set_verbose(False)
+    llama_cpp.llama_backend_init()
+    params = llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = 0
+    params.use_extra_bufts = extra_buffers
+    return LlamaModel(path_model=str(path), params=params, verbose=False)
 
 
 @dataclass(frozen=True)
@@ -66,10 +152,11 @@ class LlamaCppGenerator:
     Use :meth:`load` to create one. A batch of requests is decoded together
     (:class:`~bayeseffect.llm.batched.BatchedDecoder`): each distinct prompt is evaluated
     once and shared by its replicates, and all sequences then advance one token per
-    ``llama_decode``, each sampled by its own seeded llama.cpp sampler chain. Every batch
-    starts from an empty cache, so a response depends only on its batch (requests, seeds,
-    layout), the model and the threads, never on earlier batches -- which keeps resumed
-    runs, which regenerate whole batches, identical to uninterrupted ones.
+    ``llama_decode``, each sampled by its own seeded llama.cpp sampler chain. Only the
+    arm's preamble stays in the cache across batches, laid out the same way on every
+    load, so a response depends only on its batch (requests, seeds, layout), the model
+    and the threads, never on earlier batches -- which keeps resumed runs, which
+    regenerate whole batches, identical to uninterrupted ones.
 
     The batch's shape is part of what determines a response: a prompt evaluated beside
     others, or a token decoded beside 15 others, goes through other matrix kernels whose
@@ -79,9 +166,9 @@ class LlamaCppGenerator:
     gemma-3-270m, 6/8 for SmolLM2-135M at 16 tokens), but not always.
     """
 
-    def __init__(self, llama: Any, prompting: Prompting, params: SamplingParams,
+    def __init__(self, model: Any, prompting: Prompting, params: SamplingParams,
                  decoder: Any) -> None:
-        self._llama = llama
+        self._model = model
         self._prompting = prompting
         self._params = params
         self._decoder = decoder
@@ -109,30 +196,24 @@ class LlamaCppGenerator:
             The loaded generator.
 
         """
-        from llama_cpp import Llama
-
         from bayeseffect.llm.batched import BatchedDecoder
 
         try:
             with _quiet_stderr():
-                # Llama is kept for its tokenizer, metadata and chat template; decoding
-                # happens in the batched context, so its own context stays minimal.
-                llama = Llama(model_path=str(path), n_ctx=_TOKENIZER_CTX, n_batch=_TOKENIZER_CTX,
-                              n_threads=params.threads, n_threads_batch=params.threads, seed=0,
-                              verbose=False)
+                model = load_model(path, extra_buffers=extra_buffers_safe())
         except (ValueError, RuntimeError) as exc:
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
         try:
-            generator = cls(llama, prompting, params, decoder=None)
+            generator = cls(model, prompting, params, decoder=None)
             with _quiet_stderr():
                 generator._decoder = BatchedDecoder(
-                    llama._model, n_seq=params.batch_size, n_ctx_seq=params.n_ctx,
+                    model, n_seq=params.batch_size, n_ctx_seq=params.n_ctx,
                     threads=params.threads, preamble=generator.preamble())
         except (ValueError, RuntimeError) as exc:
-            llama.close()
+            model.close()
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
         except BaseException:
-            llama.close()
+            model.close()
             raise
         return generator
 
@@ -152,18 +233,18 @@ class LlamaCppGenerator:
     def _make_chat_formatter(self) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        template = self._llama.metadata.get("tokenizer.chat_template")
+        template = self._model.metadata().get("tokenizer.chat_template")
         if not template:
             raise BayesEffectError(
                 "the instruct model's GGUF has no chat template (tokenizer.chat_template); "
                 "use a GGUF converted with its template or prompt it with frame = 'completion'"
             )
-        model = self._llama._model
+        model = self._model
         return Jinja2ChatFormatter(
             template=template,
-            eos_token=model.token_get_text(self._llama.token_eos()),
-            bos_token=model.token_get_text(self._llama.token_bos()),
-            stop_token_ids=[self._llama.token_eos()],
+            eos_token=model.token_get_text(model.token_eos()),
+            bos_token=model.token_get_text(model.token_bos()),
+            stop_token_ids=[model.token_eos()],
         )
 
     def _frame(self, question: str) -> _Frame:
@@ -176,35 +257,13 @@ class LlamaCppGenerator:
         rendered = self._chat_formatter(messages=messages)
         stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
         # A template that writes the BOS text itself must not get a second BOS token.
-        bos_text = self._llama._model.token_get_text(self._llama.token_bos())
+        bos_text = self._model.token_get_text(self._model.token_bos())
         return _Frame(rendered.prompt, tuple(s for s in stop if s),
                       add_special=not (bos_text and rendered.prompt.startswith(bos_text)))
 
-    def render(self, question: str) -> str:
-        """Return the exact text the model sees for ``question``."""
-        return self._frame(question).prompt
-
     def _tokens(self, frame: _Frame) -> tuple[int, ...]:
-        return tuple(self._llama.tokenize(frame.prompt.encode("utf-8"),
+        return tuple(self._model.tokenize(frame.prompt.encode("utf-8"),
                                           add_bos=frame.add_special, special=True))
-
-    def generate(self, question: str, *, seed: int) -> Completion:
-        """Generate one response (a batch of one).
-
-        Parameters
-        ----------
-        question
-            The item's question.
-        seed
-            Sampler seed for this response.
-
-        Returns
-        -------
-        Completion
-            The text and its token counts.
-
-        """
-        return self.generate_batch([Request(question, seed)])[0]
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
         """Generate one response per request, decoded together.
@@ -294,7 +353,7 @@ class LlamaCppGenerator:
                          forms: Sequence[str]) -> dict[str, list[tuple[int, ...]]]:
         spaced = self._prompting.answer_after_space
         sequences = {
-            option: [tuple(self._llama.tokenize(text.encode("utf-8"), add_bos=False,
+            option: [tuple(self._model.tokenize(text.encode("utf-8"), add_bos=False,
                                                 special=False))
                      for text in option_spellings(option, spaced=spaced, forms=forms)]
             for option in options}
@@ -303,4 +362,4 @@ class LlamaCppGenerator:
     def close(self) -> None:
         """Free the batched context, then the model."""
         self._decoder.close()
-        self._llama.close()
+        self._model.close()
