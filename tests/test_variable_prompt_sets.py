@@ -188,7 +188,21 @@ def test_variables_write_valid_datasets_with_a_fake_model(name, tiny_pair, tmp_p
     variable = get_variable(name)
     assert ds.attrs["primary_outcome"] == variable.primary_outcome
     assert set(variable.fit_kinds()) <= set(ds.data_vars)
+    kinds = variable.fit_kinds()
+    completed = ds["completed"].values
     for outcome in variable.outcomes:
-        if outcome not in variable.text_outcomes:
-            values = ds[outcome].values
-            assert np.isnan(values).any() or np.isfinite(values).all()
+        if outcome in variable.text_outcomes:
+            continue
+        values = ds[outcome].values
+        assert not np.isinf(values).any(), outcome
+        # Cells without a response hold no outcome; missing-by-rule is NaN, never a number.
+        assert np.isnan(values[~completed]).all(), outcome
+        seen = values[np.isfinite(values)]
+        kind = kinds[outcome][0] if outcome in kinds else None
+        if kind == "binary":
+            assert set(np.unique(seen)) <= {0.0, 1.0}, outcome
+        elif kind == "ordinal":
+            assert set(np.unique(seen)) <= set(range(1, variable.levels[outcome] + 1)), outcome
+        elif kind == "count":
+            assert (seen >= 0).all() and (seen == np.round(seen)).all(), outcome
+    assert variable.primary_outcome in kinds

@@ -53,6 +53,8 @@ def _last_log_line(log: Path) -> str:
         return ""
     for line in reversed(lines):
         text = line.strip()
+        if text.startswith("Fatal Python error"):
+            continue  # faulthandler's heading: the signal, which the message names already
         if text and ("error" in text.lower() or "assert" in text.lower()):
             return text[:160]
     return ""
@@ -85,6 +87,8 @@ class EngineProcess:
         self.log = log
         self.pid = process.pid
         self._busy = False
+        self._crashed = False
+        self._owns_log = False
 
     @classmethod
     def start(cls, path: Path, *, prompting: Prompting, params: SamplingParams, arm: str,
@@ -116,6 +120,7 @@ class EngineProcess:
         EngineCrashedError
             When the engine dies while loading it.
         """
+        owns_log = log is None
         if log is None:
             handle, name = tempfile.mkstemp(prefix="bayeseffect-engine-", suffix=".log")
             os.close(handle)
@@ -125,6 +130,7 @@ class EngineProcess:
                 [sys.executable, "-m", "bayeseffect.llm.engine_worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
         engine = cls(process, path=path, arm=arm, log=log)
+        engine._owns_log = owns_log
         setup = {"path": str(path), "prompting": asdict(prompting), "params": asdict(params),
                  "parent_pid": os.getpid()}
         try:
@@ -160,6 +166,7 @@ class EngineProcess:
         return stdin, stdout
 
     def _crash(self, activity: str) -> EngineCrashedError:
+        self._crashed = True
         try:
             returncode = self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -212,3 +219,13 @@ class EngineProcess:
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 pipe.close()
+        # A log is kept for what it can explain: a crash, or a message llama.cpp printed.
+        if not self._crashed and (self._owns_log or _is_empty(self.log)):
+            self.log.unlink(missing_ok=True)
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

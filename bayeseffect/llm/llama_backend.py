@@ -177,7 +177,8 @@ class LlamaCppGenerator:
             self._chat_formatter = self._make_chat_formatter()
 
     @classmethod
-    def load(cls, path: Path, *, prompting: Prompting, params: SamplingParams) -> Self:
+    def load(cls, path: Path, *, prompting: Prompting, params: SamplingParams,
+             extra_buffers: bool | None = None) -> Self:
         """Load a model file.
 
         Parameters
@@ -189,6 +190,10 @@ class LlamaCppGenerator:
         params
             Sampling settings (threads, context size and batch size are used at load time:
             the context holds ``batch_size`` sequences of ``n_ctx`` tokens).
+        extra_buffers
+            llama.cpp's extra weight buffers (repacked weights); by default on unless the
+            build has AMX compiled in (:func:`extra_buffers_safe`). Forcing them on with
+            such a build crashes at the first matrix product.
 
         Returns
         -------
@@ -200,7 +205,8 @@ class LlamaCppGenerator:
 
         try:
             with _quiet_stderr():
-                model = load_model(path, extra_buffers=extra_buffers_safe())
+                model = load_model(path, extra_buffers=extra_buffers_safe()
+                                   if extra_buffers is None else extra_buffers)
         except (ValueError, RuntimeError) as exc:
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
         try:
