@@ -12,21 +12,12 @@ resumed run never scores an arm twice.
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bayeseffect.errors import UnsupportedOptionsError
 from bayeseffect.generation import BARE_FORMS
 from bayeseffect.promptsets.base import PromptSet
 from bayeseffect.runs import write_atomic
-
-
-class OptionScorer(Protocol):
-    """A loaded model that can score answer options (llama-cpp-python or a server)."""
-
-    def option_probabilities(self, questions: Sequence[str], options: Sequence[str], *,
-                             forms: Sequence[str] = ...) -> list[dict[str, float]]:
-        """Per question, option -> probability at the answer slot."""
-        ...
 
 
 def scores_path(run_dir: Path, arm: str) -> Path:
