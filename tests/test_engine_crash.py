@@ -15,6 +15,7 @@ from bayeseffect.errors import EngineCrashedError
 from bayeseffect.generation import Request, SamplingParams
 from bayeseffect.journal import read_journal
 from bayeseffect.llm.engine_process import EngineProcess
+from bayeseffect.llm.llama_backend import extra_buffers_safe
 from bayeseffect.model_catalog import load_pair, resolve_pair
 
 pytestmark = pytest.mark.llm
@@ -48,6 +49,32 @@ def test_an_engine_killed_by_a_signal_raises_a_one_line_error_naming_file_and_si
     assert signum.name in message and str(arm.path) in message and "instruct" in message
     assert "resumes" in message and str(log) in message
     assert caught.value.signal_name == signum.name
+
+
+def test_extra_buffers_are_off_exactly_for_builds_with_amx():
+    assert not extra_buffers_safe("CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | REPACK = 1 |")
+    assert extra_buffers_safe("CPU : AVX2 = 1 | AVX512 = 1 | REPACK = 1 |")
+    assert extra_buffers_safe("CPU : NEON = 1 | ARM_FMA = 1 | DOTPROD = 1 | REPACK = 1 |")
+
+
+@pytest.mark.skipif(extra_buffers_safe(), reason="needs a llama-cpp-python build with AMX")
+def test_on_an_amx_build_forcing_extra_buffers_crashes_the_engine_not_the_run(tmp_path):
+    # The real crash of issue 13 (ldtilecfg in ggml_backend_amx_mul_mat), in the engine.
+    arm = resolve_pair(load_pair("offline-default"))["base"]
+    engine = EngineProcess.start(arm.path, prompting=arm.prompting, params=PARAMS, arm="base",
+                                 log=tmp_path / "engine.log", extra_buffers=True)
+    try:
+        with pytest.raises(EngineCrashedError) as caught:
+            engine.generate_batch([Request("Is 2 even?", 1)])
+    finally:
+        engine.close()
+    assert caught.value.signal_name == "SIGSEGV" and str(arm.path) in str(caught.value)
+    # The default load on the same machine works.
+    engine = EngineProcess.start(arm.path, prompting=arm.prompting, params=PARAMS, arm="base")
+    try:
+        assert len(engine.generate_batch([Request("Is 2 even?", 1)])) == 1
+    finally:
+        engine.close()
 
 
 def test_a_model_the_engine_cannot_load_is_a_plain_error_not_a_crash(tmp_path):
@@ -98,7 +125,12 @@ def test_a_segfault_mid_run_exits_4_keeps_every_finished_batch_and_resumes(tmp_p
     saved = read_journal(journal)
     assert len(saved) == len(journal.read_bytes().splitlines())
     assert len(saved) % 4 == 0 and 4 <= len(saved) < 24
-    assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == len(saved)
+    partial = load_dataset(out / "dataset.nc")
+    assert int(partial["completed"].sum()) == len(saved)
+    assert partial.attrs["llama_cpp_extra_weight_buffers"] == \
+        ("on" if extra_buffers_safe() else "off (AMX build)")
+    assert manifest["determinants"]["extra_weight_buffers"] == \
+        partial.attrs["llama_cpp_extra_weight_buffers"]
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stderr

@@ -92,7 +92,7 @@ class EngineProcess:
 
     @classmethod
     def start(cls, path: Path, *, prompting: Prompting, params: SamplingParams, arm: str,
-              log: Path | None = None) -> Self:
+              log: Path | None = None, extra_buffers: bool | None = None) -> Self:
         """Start an engine process and load ``path`` in it.
 
         Parameters
@@ -105,6 +105,9 @@ class EngineProcess:
             Sampling settings.
         arm
             The arm's name, for messages.
+        extra_buffers
+            llama.cpp's extra weight buffers; by default where safe
+            (:func:`~bayeseffect.llm.llama_backend.extra_buffers_safe`).
         log
             Where the engine's stderr is appended; a temporary file when omitted.
 
@@ -132,7 +135,7 @@ class EngineProcess:
         engine = cls(process, path=path, arm=arm, log=log)
         engine._owns_log = owns_log
         setup = {"path": str(path), "prompting": asdict(prompting), "params": asdict(params),
-                 "parent_pid": os.getpid()}
+                 "parent_pid": os.getpid(), "extra_buffers": extra_buffers}
         try:
             engine._exchange(setup, activity="loading")
         except BaseException:

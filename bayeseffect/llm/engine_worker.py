@@ -77,7 +77,8 @@ def serve(commands: BinaryIO, out: BinaryIO) -> int:
     prompting["stop"] = tuple(prompting["stop"])
     try:
         generator = LlamaCppGenerator.load(Path(setup["path"]), prompting=Prompting(**prompting),
-                                           params=SamplingParams(**setup["params"]))
+                                           params=SamplingParams(**setup["params"]),
+                                           extra_buffers=setup.get("extra_buffers"))
     except BayesEffectError as exc:
         _send(out, {"error": str(exc), "type": "BayesEffectError"})
         return 1
