@@ -138,3 +138,29 @@ def test_a_segfault_mid_run_exits_4_keeps_every_finished_batch_and_resumes(tmp_p
     assert len(records) == 24 == len(journal.read_bytes().splitlines())
     assert {k: r.text for k, r in records.items() if k in saved} == \
         {k: r.text for k, r in saved.items()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_reaches_the_engine_too_yet_the_run_exits_130_and_leaves_no_engine(tmp_path):
+    out = tmp_path / "run"
+    journal = out / "responses.jsonl"
+    command = [sys.executable, "-m", "bayeseffect", *ARGS, "--out", str(out)]
+    # Its own process group, as a terminal's Ctrl-C signals the whole foreground group.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    engines: list[int] = []
+    while time.monotonic() < deadline and not engines:
+        if journal.exists() and journal.read_bytes():
+            engines = _engine_children(process.pid)
+        time.sleep(0.02)
+    assert engines
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode()
+    assert not Path(f"/proc/{engines[0]}").exists() or \
+        b"engine_worker" not in Path(f"/proc/{engines[0]}/cmdline").read_bytes()
+    saved = read_journal(journal)
+    assert len(saved) == len(journal.read_bytes().splitlines()) > 0
+    assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == len(saved)
