@@ -44,8 +44,12 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: every finished response is saved; run the same command "
-                       "again to resume", err=True)
+            if ctx.invoked_subcommand in ("fit", "report", "plan"):
+                # Nothing of theirs is half-written: files are replaced only when complete.
+                click.echo("\ninterrupted: earlier results are kept as they were", err=True)
+            else:
+                click.echo("\ninterrupted: every finished response is saved; run the same "
+                           "command again to resume", err=True)
             ctx.exit(EXIT_INTERRUPTED)
 
 
@@ -209,9 +213,12 @@ def fit(run_dir: Path, outcome: str | None, draws: int | None, tune: int, chains
     """Fit the hierarchical model to RUN_DIR's dataset and save the posterior.
 
     Convergence gates (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences,
-    E-BFMI >= 0.3, MCSE <= 0.1 posterior SD) are checked; on failure the fit is retried
-    with more draws, then a higher target acceptance, then the other parameterization,
-    and a final failure exits with 3.
+    E-BFMI >= 0.3, MCSE <= 0.1 posterior SD) are checked, and the gate that failed
+    chooses the retry (at most four attempts): divergences or low E-BFMI get smaller
+    steps (target acceptance 0.95, then 0.99), then the other parameterization; a high
+    R-hat gets twice the warm-up and draws; too few effective draws alone get more
+    chains, pooled with those already run. A final failure exits with 3; Ctrl-C stops
+    the fit (exit 130) and keeps the previous posterior.
     """
     console = _console()
     if report:

@@ -374,7 +374,9 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     """
     import xarray as xr
 
-    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.fit_files import DATASET_HASH, dataset_sha256, require_writable
+    from bayeseffect.stats.caches import generated_source_in_user_dir
+    from bayeseffect.stats.design import design_from_dataset, require_both_arms
     from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
@@ -386,6 +388,9 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
     design = design_from_dataset(ds, outcome=outcome)
+    require_both_arms(design)
+    # Before sampling, not after four attempts of it.
+    require_writable(run_dir)
     draws = draws or DRAWS[design.kind]
     posterior_file, summary_file, _ = outcome_files(run_dir, design.outcome,
                                                     primary=str(ds.attrs["primary_outcome"]))
@@ -401,25 +406,28 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
                           + "; ".join(f"{g.name} = {g.value:.4g}" for g in diagnostics.failures)
                           + ": retrying with safer settings[/]")
 
-    result = fit_design(
-        design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains,
-                                         target_accept=TARGET_ACCEPT[design.kind]), seed=seed,
-        parameterization=parameterization, by=("family", *moderators(design)),
-        progressbar=console is not None and console.is_terminal, on_attempt=announce)
+    from bayeseffect.stats.prior_check import prior_effects
+
+    with generated_source_in_user_dir():
+        result = fit_design(
+            design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains,
+                                             target_accept=TARGET_ACCEPT[design.kind]),
+            seed=seed, parameterization=parameterization, by=("family", *moderators(design)),
+            progressbar=console is not None and console.is_terminal, on_attempt=announce)
+        prior = prior_effects(design, centered=result.attempts[-1].centered, seed=seed)
     summary = {"passed": result.diagnostics.passed, "gates": result.diagnostics.to_list(),
                "attempts": [{**asdict(a.settings), "centered": a.centered, "pooled": a.pooled}
                             for a in result.attempts],
-               "kind": design.kind, "outcome": design.outcome}
-    from bayeseffect.stats.prior_check import prior_effects
-
+               "kind": design.kind, "outcome": design.outcome,
+               DATASET_HASH: dataset_sha256(ds)}
     tree = xr.DataTree.from_dict({
         "posterior": result.idata["posterior"].to_dataset(),
         "sample_stats": result.idata["sample_stats"].to_dataset(),
         "effects": result.effects,
-        "prior_effects": prior_effects(design, centered=result.attempts[-1].centered,
-                                       seed=seed),
+        "prior_effects": prior,
     })
-    tree.attrs = {**ds.attrs, "fit_seed": seed, "fit_summary": json.dumps(summary)}
+    tree.attrs = {**ds.attrs, "fit_seed": seed, "fit_summary": json.dumps(summary),
+                  DATASET_HASH: summary[DATASET_HASH]}
     save_fit(tree, posterior_file)
     write_atomic(summary_file, (json.dumps(summary, indent=2) + "\n").encode())
     if console is not None and not result.diagnostics.passed:
@@ -469,6 +477,7 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     dict
         The report, as written to ``summary.json``.
     """
+    from bayeseffect.fit_files import load_posterior, require_writable, staged_folder
     from bayeseffect.report.plots import (
         plot_by_factor,
         plot_prior_effect,
@@ -478,7 +487,6 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     from bayeseffect.report.render import render_report
     from bayeseffect.report.summary import build_report
     from bayeseffect.stats.design import design_from_dataset, fittable_outcomes, outcome_kind
-    from bayeseffect.stats.store import load_fit
     from bayeseffect.variables.registry import default_rope
 
     if not 0 < hdi_prob < 1:
@@ -500,7 +508,8 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
         flag = "" if outcome == primary else f" --outcome {outcome}"
         raise BayesEffectError(f"{run_dir} has no posterior{which} yet; run "
                                f"`bayeseffect fit {run_dir}{flag}`")
-    fit = load_fit(posterior_file)
+    fit = load_posterior(posterior_file, ds, refit=f"bayeseffect fit {run_dir}"
+                         + ("" if outcome == primary else f" --outcome {outcome}"))
     if "effects" not in fit.children:
         raise BayesEffectError(f"{posterior_file} was written by an older bayeseffect; "
                                f"refit it with `bayeseffect fit {run_dir}`")
@@ -523,30 +532,33 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
             default_rope(str(ds.attrs["variable"]))
     design = design_from_dataset(ds, outcome=outcome)
     report = build_report(ds, fit, design=design, hdi_prob=hdi_prob, rope=rope, by=by)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
-        if report["cross_family"] else ""
-    label = f"{ds.attrs['variable']}: E[{outcome} | instruct] - E[{outcome} | base]"
-    plots = {
-        "total_effect": plot_total_effect(fit, report_dir / "total_effect.png", title=label,
-                                          warning=warning, hdi_prob=hdi_prob, rope=rope),
-        f"effect_by_{by}": plot_by_factor(fit, report_dir / f"effect_by_{by}.png", factor=by,
-                                          title=f"{label}, by {by}", warning=warning,
-                                          hdi_prob=hdi_prob),
-    }
-    if "prior_effects" in fit.children:
-        plots["prior_predictive"] = plot_prior_effect(
-            fit, report_dir / "prior_predictive.png", warning=warning,
-            title=f"prior predictive: effects the priors allow ({label})")
     from bayeseffect.stats.predictive import prompt_differences
 
     checks = prompt_differences(design, fit["posterior"].to_dataset())
-    plots["posterior_predictive"] = plot_prompt_ppc(
-        checks, report_dir / "posterior_predictive.png", warning=warning,
-        title=f"per-prompt difference in mean {outcome}: observed (black) vs replicated")
-    report["plots"] = {name: str(path) for name, path in plots.items()}
-    write_atomic(report_dir / "summary.json",
-                 (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
+    warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
+        if report["cross_family"] else ""
+    label = f"{ds.attrs['variable']}: E[{outcome} | instruct] - E[{outcome} | base]"
+    names = ["total_effect", f"effect_by_{by}",
+             *(["prior_predictive"] if "prior_effects" in fit.children else []),
+             "posterior_predictive"]
+    plots = {name: report_dir / f"{name}.png" for name in names}
+    require_writable(report_dir.parent if report_dir.parent.exists() else run_dir)
+    # All or nothing: a plot that fails leaves the previous report as it was.
+    with staged_folder(report_dir) as stage:
+        plot_total_effect(fit, stage / "total_effect.png", title=label, warning=warning,
+                          hdi_prob=hdi_prob, rope=rope)
+        plot_by_factor(fit, stage / f"effect_by_{by}.png", factor=by,
+                       title=f"{label}, by {by}", warning=warning, hdi_prob=hdi_prob)
+        if "prior_predictive" in plots:
+            plot_prior_effect(fit, stage / "prior_predictive.png", warning=warning,
+                              title=f"prior predictive: effects the priors allow ({label})")
+        plot_prompt_ppc(checks, stage / "posterior_predictive.png", warning=warning,
+                        outcome=outcome,
+                        title=f"per-prompt difference in mean {outcome}: observed (black) "
+                              "vs replicated")
+        report["plots"] = {name: str(path) for name, path in plots.items()}
+        write_atomic(stage / "summary.json",
+                     (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
     if console is not None:
         render_report(report, console=console)
         console.print("Plots: " + ", ".join(str(p) for p in plots.values())
@@ -592,9 +604,10 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
     """
     from rich.table import Table
 
+    from bayeseffect.fit_files import load_posterior
+    from bayeseffect.stats.caches import generated_source_in_user_dir
     from bayeseffect.stats.design import KINDS, design_from_dataset
     from bayeseffect.stats.plan import Assumptions, pilot_assumptions, plan_study
-    from bayeseffect.stats.store import load_fit
 
     if kind not in KINDS:
         raise BayesEffectError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -604,15 +617,17 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
         require_run_dir(pilot)
         if not (pilot / POSTERIOR).exists():
             raise BayesEffectError(f"pilot {pilot} has no posterior; run `bayeseffect fit {pilot}`")
-        fit = load_fit(pilot / POSTERIOR)
-        assumptions = pilot_assumptions(fit, design_from_dataset(load_dataset(pilot / DATASET)))
+        ds = load_dataset(pilot / DATASET)
+        fit = load_posterior(pilot / POSTERIOR, ds, refit=f"bayeseffect fit {pilot}")
+        assumptions = pilot_assumptions(fit, design_from_dataset(ds))
         records = read_journal(pilot / JOURNAL)
         if records:
             seconds = sum(r.seconds for r in records.values()) / len(records)
     if effect is not None:
         assumptions = Assumptions(**{**asdict(assumptions), "beta": effect})
-    rows = plan_study(assumptions, prompts=prompts, replicates=replicates, prob=hdi_prob,
-                      rope=rope, seconds_per_response=seconds, seed=seed)
+    with generated_source_in_user_dir():
+        rows = plan_study(assumptions, prompts=prompts, replicates=replicates, prob=hdi_prob,
+                          rope=rope, seconds_per_response=seconds, seed=seed)
     chosen = next((r for r in rows if target_width is not None
                    and r.expected_width <= target_width), None)
     if console is not None:

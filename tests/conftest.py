@@ -2,6 +2,7 @@
 
 import hashlib
 import importlib.metadata
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,12 @@ import pytest
 
 from bayeseffect.generation import Completion, SamplingParams
 from bayeseffect.model_catalog import ResolvedArm
+from bayeseffect.stats.caches import user_cache_dir
+
+# The binomial kernel caches its machine code under the user's cache dir, which the
+# fixture below moves into a fresh folder per test: without this, every test session
+# (and every subprocess a test starts) would compile the kernel again (13-30 s).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(user_cache_dir() / "numba"))
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
           "message['content'] + '<|im_end|>\\n'}}{% endfor %}"

@@ -55,8 +55,42 @@ def test_report_writes_json_and_plots(fitted_run):
     assert report["provenance"]["base_model_sha256"] == "a" * 64
     for name in ("total_effect.png", "effect_by_level.png", "posterior_predictive.png",
                  "prior_predictive.png"):
-        png = (run_dir / "report" / name).read_bytes()
-        assert png.startswith(b"\x89PNG") and len(png) > 5000
+        _assert_drawn(run_dir / "report" / name)
+
+
+def _assert_drawn(path, *, min_colors=30):
+    """Fail unless ``path`` is a PNG with a drawing on it: not blank, not a solid block."""
+    import matplotlib.image
+    import numpy as np
+
+    assert path.read_bytes().startswith(b"\x89PNG")
+    pixels = matplotlib.image.imread(path)[..., :3]
+    # Lines, text and antialiased edges give many shades; a blank canvas has one.
+    colors = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colors) >= min_colors, f"{path.name}: {len(colors)} colors"
+    inked = (pixels < 0.9).any(axis=-1).mean()
+    assert 0.01 < inked < 0.6, f"{path.name}: {inked:.1%} of the pixels are not white"
+
+
+def test_posterior_predictive_figure_labels_its_axes(fitted_run, tmp_path):
+    import re
+
+    from bayeseffect.dataset import load_dataset
+    from bayeseffect.report.plots import plot_prompt_ppc
+    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.stats.predictive import prompt_differences
+    from bayeseffect.stats.store import load_fit
+
+    run_dir, _ = fitted_run
+    design = design_from_dataset(load_dataset(run_dir / DATASET))
+    checks = prompt_differences(design, load_fit(run_dir / "posterior.nc")["posterior"]
+                                .to_dataset())
+    # matplotlib's SVG names every text it draws in a comment.
+    svg = plot_prompt_ppc(checks, tmp_path / "ppc.svg", title="check", outcome="outcome")
+    texts = re.findall(r"<!-- (.*?) -->", svg.read_text())
+    assert "per-prompt difference in mean outcome (instruct - base)" in texts
+    assert "share of prompts at or below" in texts
+    assert "check" in texts
 
 
 def test_unknown_by_factor_is_a_one_line_error(fitted_run):
@@ -90,6 +124,6 @@ def test_one_forest_plot_holds_effects_of_several_outcomes_by_their_own_factors(
     path = plot_effects_forest({"social_bias: ambiguous_bias by dimension": dimension,
                                 "political_stance: position by axis": axis},
                                tmp_path / "bias.png", title="bias", warning="CROSS-FAMILY")
-    assert path.stat().st_size > 10_000
+    _assert_drawn(path)
     with pytest.raises(ValueError, match="no panels"):
         plot_effects_forest({}, tmp_path / "none.png", title="none")

@@ -25,11 +25,23 @@ from numba.extending import intrinsic
 from nutpie import _lib
 from nutpie.sample import CompiledModel
 
+from bayeseffect.stats.caches import numba_cache_in_user_dir
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import ARM_CODES, GROUP_TERMS
 from bayeseffect.stats.priors import DEFAULT_PRIORS, HierarchyPriors
 
 ARM_CODE_BASE, ARM_CODE_INSTRUCT = ARM_CODES
+
+
+def _cached(decorator: Any) -> Any:
+    """Apply a numba ``cache=True`` decorator with its cache in the user's cache dir.
+
+    By default numba caches beside this module, inside the installed package.
+    """
+    def apply(func: Any) -> Any:
+        with numba_cache_in_user_dir():
+            return decorator(func)
+    return apply
 
 
 def supports(design: Design, priors: HierarchyPriors | None) -> bool:
@@ -70,7 +82,7 @@ class Layout:
         return cls(sizes=sizes, n_dim=2 + sum(size for size in sizes if size))
 
 
-@numba.njit(cache=True, nogil=True)
+@_cached(numba.njit(cache=True, nogil=True))
 def _extend(raw: np.ndarray, n: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
     # PyMC's ZeroSumTransform.backward: n - 1 free coordinates to n values summing to 0.
     total = 0.0
@@ -83,7 +95,7 @@ def _extend(raw: np.ndarray, n: int, out: np.ndarray) -> None:  # pragma: no cov
     out[n - 1] = -total / root
 
 
-@numba.njit(cache=True, nogil=True)
+@_cached(numba.njit(cache=True, nogil=True))
 def _extend_grad(grad_values: np.ndarray, n: int, out: np.ndarray) -> None:  # pragma: no cover
     root = math.sqrt(n)
     a = 1.0 / (root + n)
@@ -96,7 +108,7 @@ def _extend_grad(grad_values: np.ndarray, n: int, out: np.ndarray) -> None:  # p
         out[k] = grad_values[k] - shift
 
 
-@numba.njit(cache=True, nogil=True)
+@_cached(numba.njit(cache=True, nogil=True))
 def logp_and_grad(x: np.ndarray, y: np.ndarray, trials: np.ndarray, prompt_index: np.ndarray,
                   arm_index: np.ndarray, family_index: np.ndarray, item_index: np.ndarray,
                   sizes: np.ndarray, priors: np.ndarray, centered: bool,
@@ -225,7 +237,7 @@ def _pointer_typing(typingctx: Any, address: Any) -> Any:  # pragma: no cover - 
 _pointer: Any = intrinsic(_pointer_typing)
 
 
-@numba.njit(cache=True)
+@_cached(numba.njit(cache=True))
 def _unpack(user_data: Any) -> Any:  # pragma: no cover - compiled
     header = numba.carray(user_data, (_N_HEADER,), np.int64)
     n_cells, n_prompts = header[0], header[1]
@@ -247,7 +259,7 @@ _EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types
                                 types.CPointer(types.double), types.voidptr)
 
 
-@numba.cfunc(_LOGP_SIGNATURE, cache=True)
+@_cached(numba.cfunc(_LOGP_SIGNATURE, cache=True))
 def _logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
                    user_data: Any) -> int:  # pragma: no cover - compiled
     (y, trials, prompt_index, arm_index, family_index, item_index, sizes, priors,
@@ -266,7 +278,7 @@ def _logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@_cached(numba.njit(cache=True, nogil=True))
 def expand(x: np.ndarray, sizes: np.ndarray,
            out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Write the constrained values in :attr:`KernelModel.names` order to ``out``.
@@ -285,7 +297,7 @@ def expand(x: np.ndarray, sizes: np.ndarray,
         position += 1 + n
 
 
-@numba.cfunc(_EXPAND_SIGNATURE, cache=True)
+@_cached(numba.cfunc(_EXPAND_SIGNATURE, cache=True))
 def _expand_callback(dim: int, expanded: int, x_: Any, out_: Any,
                      user_data: Any) -> int:  # pragma: no cover - compiled
     unpacked = _unpack(user_data)

@@ -173,3 +173,32 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
         return replace(design, y=y.astype(np.int64),
                        n_levels=int(ds[outcome].attrs.get("n_levels", int(y.max()))))
     return design
+
+
+#: Fewest prompts with responses in both arms a fit accepts: the effect is learnt from
+#: within-prompt arm differences, and their spread (the prompt-slope SD, the paired t)
+#: needs at least two of them.
+MIN_PROMPTS_IN_BOTH_ARMS = 2
+
+
+def arm_coverage(design: Design) -> tuple[int, int, int]:
+    """Prompts with a usable response in the base arm, in the instruct arm, and in both."""
+    weights = design.trials if design.trials is not None else np.ones(design.y.size)
+    has = np.zeros((len(design.prompts), 2), dtype=bool)
+    np.logical_or.at(has, (design.prompt_index, design.arm_index), np.asarray(weights) > 0)
+    return int(has[:, 0].sum()), int(has[:, 1].sum()), int(has.all(axis=1).sum())
+
+
+def require_both_arms(design: Design, *, minimum: int = MIN_PROMPTS_IN_BOTH_ARMS) -> None:
+    """Raise a one-line error unless ``minimum`` prompts have responses in both arms.
+
+    An interrupted run can hold one arm only (the arms are sampled one after the
+    other); its "effect" would be the prior's.
+    """
+    base, instruct, both = arm_coverage(design)
+    if both < minimum:
+        raise BayesEffectError(
+            f"the fit needs usable {design.outcome!r} responses from both arms on at least "
+            f"{minimum} prompts; the base arm has them on {base} prompt(s), the instruct arm "
+            f"on {instruct}, both on {both} -- resume sampling (run the same `bayeseffect "
+            "sample` command again)")

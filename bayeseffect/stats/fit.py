@@ -15,6 +15,7 @@ import nutpie
 import xarray as xr
 
 from bayeseffect.stats import binomial_kernel
+from bayeseffect.stats.caches import generated_source_in_user_dir
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.diagnostics import ESS_MIN, Diagnostics, check_gates
 from bayeseffect.stats.estimands import compute_effects
@@ -164,8 +165,9 @@ class CompiledFit:
             self._compiled = binomial_kernel.compile_binomial(design, priors=priors,
                                                               centered=centered)
         else:
-            self._compiled = nutpie.compile_pymc_model(self.spec.model,
-                                                       freeze_model=not refittable)
+            with generated_source_in_user_dir():
+                self._compiled = nutpie.compile_pymc_model(self.spec.model,
+                                                           freeze_model=not refittable)
 
     def with_design(self, design: Design) -> "CompiledFit":
         """Return a copy that fits ``design``'s observations (same shape) without recompiling."""
@@ -183,12 +185,23 @@ class CompiledFit:
     def sample(self, settings: SamplerSettings, *, seed: int,
                progressbar: bool = False) -> xr.DataTree:
         """Draw from the posterior; warm-up draws are dropped."""
-        idata = nutpie.sample(
+        sampler = nutpie.sample(
             self._compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
             cores=min(settings.chains, os.cpu_count() or 1), seed=seed,
             progress_bar=progressbar, target_accept=settings.target_accept,
-            save_warmup=False,
+            save_warmup=False, blocking=False,
         )
+        try:
+            idata = sampler.wait()
+        except BaseException:
+            # nutpie's blocking call answers Ctrl-C by returning the draws made so far,
+            # which the gates then failed (R-hat nan) and a retry resampled: waiting
+            # here instead lets the interrupt stop the whole fit.
+            sampler.cancel()
+            raise
+        drawn = idata["posterior"].sizes.get("draw", 0)
+        if drawn != settings.draws:
+            raise RuntimeError(f"nutpie stopped after {drawn} of {settings.draws} draws")
         return xr.DataTree.from_dict({name: idata[name].to_dataset()
                                       for name in ("posterior", "sample_stats")})
 

@@ -38,7 +38,9 @@ from bayeseffect.stats.priors import HierarchyPriors
 ARM_CODES = (-0.5, 0.5)
 #: Mean responses per prompt x arm cell from which the centered form is used.
 CENTERED_FROM = 50.0
-#: (offset name, SD name, group dim) of the four group terms.
+#: (offset name, SD name, group dim) of the six group terms: prompt, family and crossed
+#: item, each an intercept and an arm slope (a model leaves out the family or item
+#: terms when fewer than two of them are observed).
 GROUP_TERMS = (
     ("u_prompt", "sd_prompt", "prompt"),
     ("v_prompt", "sd_prompt_slope", "prompt"),
