@@ -4,6 +4,7 @@ Data flows one way: prompts -> responses (journal) -> dataset.nc -> posterior.nc
 report. Fitting and reporting read only files, so they never need an LLM.
 """
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from bayeseffect import __version__
 from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.generation import BATCH_LAYOUT, Generator, SamplingParams
-from bayeseffect.journal import read_journal
+from bayeseffect.journal import read_journal, scan_journal
 from bayeseffect.model_catalog import (
     ARMS,
     DEFAULT_PAIR,
@@ -33,20 +34,20 @@ from bayeseffect.model_catalog import (
 from bayeseffect.option_scores import read_option_scores, score_options, scores_path
 from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
-from bayeseffect.response_cache import ResponseCache
+from bayeseffect.run_lock import holding_run_lock
 from bayeseffect.runs import (
     DATASET,
     JOURNAL,
     POSTERIOR,
     PROMPTS,
+    claim_run_dir,
     fingerprint,
     outcome_files,
-    prepare_run_dir,
     read_manifest,
     require_run_dir,
     write_atomic,
 )
-from bayeseffect.sampling import SamplingSummary, sample_responses
+from bayeseffect.sampling import SamplingSummary, open_cache, sample_responses, warn
 from bayeseffect.variables import get_variable
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -272,55 +273,62 @@ def sample_run(
                          replicates=replicates, seed=seed, params=params, versions=versions,
                          servers=servers)
     run_dir = out or runs_root / f"{var.name}-{manifest['fingerprint'][:10]}"
-    resumed = prepare_run_dir(run_dir, manifest)
-    if not resumed:
-        write_atomic(run_dir / PROMPTS, prompt_set.to_jsonl().encode("utf-8"))
-    manifest = read_manifest(run_dir)
-    if console is not None:
-        if check.cross_family:
-            console.print(f"[bold red]{check.warning}[/]")
-        console.print(f"{'Resuming' if resumed else 'Starting'} run {run_dir} "
-                      f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
-    factory = open_generator
-    response_cache = None if cache is None or custom else ResponseCache(cache)
-    context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
-                     "versions": versions, "params": asdict(params),
-                     "batch_layout": None if servers is not None else BATCH_LAYOUT}
-               for arm, a in arms.items()}
-    try:
-        def score_arm(arm: str, loaded: Generator | None) -> None:
-            # Right after the arm's responses, on its still-loaded model.
-            if not var.options or custom or scores_path(run_dir, arm).exists():
-                return
-            if console is not None:
-                how = ("one request per prompt, the server's top log-probabilities"
-                       if servers is not None else "one forward pass per batch")
-                console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
-                              f"likelihood ({how})")
-            def unsupported(skipped: str, why: str) -> None:
+    with claim_run_dir(run_dir, manifest, prompts_sha256=prompt_set.sha256,
+                       prompts_jsonl=prompt_set.to_jsonl()) as claim:
+        manifest = read_manifest(run_dir)
+        if console is not None:
+            if check.cross_family:
+                console.print(f"[bold red]{check.warning}[/]")
+            console.print(f"{'Resuming' if claim.resumed else 'Starting'} run {run_dir} "
+                          f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
+            if claim.restored_prompts:
+                console.print(f"Restored the missing {run_dir / PROMPTS}")
+        scan = scan_journal(run_dir / JOURNAL)
+        if scan.bad_lines:
+            warn(console, scan.describe_bad_lines(run_dir / JOURNAL))
+        factory = open_generator
+        response_cache = None if cache is None or custom else open_cache(cache, console=console)
+        context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
+                         "versions": versions, "params": asdict(params),
+                         "batch_layout": None if servers is not None else BATCH_LAYOUT}
+                   for arm, a in arms.items()}
+        try:
+            def score_arm(arm: str, loaded: Generator | None) -> None:
+                # Right after the arm's responses, on its still-loaded model.
+                if not var.options or custom or scores_path(run_dir, arm).exists():
+                    return
                 if console is not None:
-                    console.print(f"[yellow]{skipped}: no option likelihoods: {why}[/]")
+                    how = ("one request per prompt, the server's top log-probabilities"
+                           if servers is not None else "one forward pass per batch")
+                    console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
+                                  f"likelihood ({how})")
+                def unsupported(skipped: str, why: str) -> None:
+                    if console is not None:
+                        console.print(f"[yellow]{skipped}: no option likelihoods: {why}[/]")
 
-            score_options(prompt_set, options=var.options, forms=var.option_forms,
-                          arms=(arm,), run_dir=run_dir,
-                          open_generator=lambda a: factory(a, arms[a], params), loaded=loaded,
-                          on_unsupported=unsupported)
+                score_options(prompt_set, options=var.options, forms=var.option_forms,
+                              arms=(arm,), run_dir=run_dir,
+                              open_generator=lambda a: factory(a, arms[a], params), loaded=loaded,
+                              on_unsupported=unsupported)
 
-        summary: SamplingSummary | None = sample_responses(
-            prompt_set, arms=ARMS, replicates=replicates, seed=seed,
-            batch_size=params.batch_size, cache=response_cache, cache_context=context,
-            open_generator=lambda arm: factory(arm, arms[arm], params),
-            journal_path=run_dir / JOURNAL, console=console, after_arm=score_arm,
-        )
-    finally:
-        if response_cache is not None:
-            response_cache.close()
-        # Even after an interrupt, the dataset reflects every response journaled so far.
-        records = read_journal(run_dir / JOURNAL)
-        ds = build_dataset(prompt_set, records, variable=var, replicates=replicates,
-                           attrs=dataset_attrs(manifest),
-                           option_scores=read_option_scores(run_dir, ARMS))
-        save_dataset(ds, run_dir / DATASET)
+            summary: SamplingSummary | None = sample_responses(
+                prompt_set, arms=ARMS, replicates=replicates, seed=seed,
+                batch_size=params.batch_size, cache=response_cache, cache_context=context,
+                open_generator=lambda arm: factory(arm, arms[arm], params),
+                journal_path=run_dir / JOURNAL, console=console, after_arm=score_arm,
+            )
+        except BaseException:
+            # Even after an interrupt, the dataset reflects every response journaled so far;
+            # but the error that stopped sampling is the one to report (often the same full
+            # disk), not a second one from saving the dataset.
+            with contextlib.suppress(BayesEffectError):
+                _save_run_dataset(run_dir, prompt_set, var=var, replicates=replicates,
+                                  manifest=manifest)
+            raise
+        finally:
+            if response_cache is not None:
+                response_cache.close()
+        _save_run_dataset(run_dir, prompt_set, var=var, replicates=replicates, manifest=manifest)
     if console is not None and summary is not None and summary.generated:
         console.print(f"Generated {summary.generated} responses "
                       + (f"({summary.from_cache} from the response cache) "
@@ -328,6 +336,16 @@ def sample_run(
                       + f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
                       f"dataset saved to {run_dir / DATASET}")
     return run_dir
+
+
+def _save_run_dataset(run_dir: Path, prompt_set: PromptSet, *, var: Any, replicates: int,
+                      manifest: dict[str, Any]) -> None:
+    """Rebuild ``dataset.nc`` from the journal (and option scores) and save it."""
+    records = read_journal(run_dir / JOURNAL)
+    ds = build_dataset(prompt_set, records, variable=var, replicates=replicates,
+                       attrs=dataset_attrs(manifest),
+                       option_scores=read_option_scores(run_dir, ARMS))
+    save_dataset(ds, run_dir / DATASET)
 
 
 def _check_design(*, replicates: int, params: SamplingParams) -> None:
@@ -343,6 +361,9 @@ def _check_design(*, replicates: int, params: SamplingParams) -> None:
         raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
 
 
+# Two fits of one outcome could leave one's posterior beside the other's summary, and a
+# fit during sampling would see a partial dataset: one process works on a run at a time.
+@holding_run_lock(doing="fitting")
 def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = None,
             tune: int = 500,
             chains: int = 4, seed: int = 0, parameterization: str = "auto",

@@ -9,17 +9,27 @@ decoded in (batching can change the last bits of the logits). A run with one cha
 option therefore redoes exactly the responses that option affects.
 
 SQLite (standard library) keeps it in one file that several processes may share.
+
+The cache only saves time: a file that cannot be opened, read or written (garbage at its
+path, a read-only file or folder, a full disk, a lock held too long) raises
+:class:`ResponseCacheError`, on which sampling warns once and goes on without it.
 """
 
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bayeseffect.errors import BayesEffectError
 from bayeseffect.generation import Completion, Request
+
+
+class ResponseCacheError(BayesEffectError):
+    """The response cache cannot be used; sampling goes on without it."""
 
 
 def cell_key(context: Mapping[str, Any], request: Request, batch: Sequence[Request]) -> str:
@@ -56,30 +66,63 @@ class ResponseCache:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30)
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses "
-                         "(key TEXT PRIMARY KEY, completion TEXT NOT NULL)")
-        self._db.commit()
+        with self._failing_as("opened"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30)
+            try:
+                self._db.execute("CREATE TABLE IF NOT EXISTS responses "
+                                 "(key TEXT PRIMARY KEY, completion TEXT NOT NULL)")
+                self._db.commit()
+            except sqlite3.Error:
+                self._db.close()
+                raise
+
+    @contextmanager
+    def _failing_as(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        # ValueError and TypeError: a stored value that is not a completion.
+        except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
+            raise ResponseCacheError(f"the response cache {self.path} cannot be {what}: "
+                                     f"{exc}") from exc
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Completion]:
-        """Return the cached completions among ``keys``."""
+        """Return the cached completions among ``keys``.
+
+        Raises
+        ------
+        ResponseCacheError
+            When the database cannot be read.
+        """
         found: dict[str, Completion] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start:start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, completion FROM responses WHERE key IN ({marks})", chunk)
-            for key, value in rows:
-                found[key] = Completion(**json.loads(value))
+        with self._failing_as("read"):
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, completion FROM responses WHERE key IN ({marks})", chunk)
+                for key, value in rows:
+                    found[key] = Completion(**json.loads(value))
         return found
 
     def put_many(self, items: Mapping[str, Completion]) -> None:
-        """Store completions (an existing key keeps its first value)."""
-        self._db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?)",
-                             [(k, json.dumps(asdict(c))) for k, c in items.items()])
-        self._db.commit()
+        """Store completions (an existing key keeps its first value).
+
+        Raises
+        ------
+        ResponseCacheError
+            When the database cannot be written (nothing of ``items`` is then stored).
+        """
+        with self._failing_as("written"):
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?)",
+                                     [(k, json.dumps(asdict(c))) for k, c in items.items()])
+                self._db.commit()
+            except sqlite3.Error:
+                with suppress(sqlite3.Error):
+                    self._db.rollback()
+                raise
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,10 +23,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bayeseffect.generation import Generator, Request
+from bayeseffect.generation import Completion, Generator, Request
 from bayeseffect.journal import JournalWriter, ResponseRecord, read_journal
 from bayeseffect.promptsets.base import PromptItem, PromptSet
-from bayeseffect.response_cache import ResponseCache, cell_key
+from bayeseffect.response_cache import ResponseCache, ResponseCacheError, cell_key
 
 
 def response_seed(seed: int, arm: str, prompt_id: str, replicate: int) -> int:
@@ -94,6 +95,12 @@ def _progress(console: Console | None) -> Progress:
 Cell = tuple[PromptItem, int]
 
 
+def warn(console: Console | None, message: str) -> None:
+    """Print a one-line warning (nothing when ``console`` is None)."""
+    if console is not None:
+        console.print(f"[yellow]warning: {escape(message)}[/]")
+
+
 def _batches(cells: list[Cell], size: int) -> list[list[Cell]]:
     """Split an arm's cells, in design order, into consecutive batches of ``size``."""
     return [cells[i:i + size] for i in range(0, len(cells), size)]
@@ -141,7 +148,9 @@ def sample_responses(
         Where the progress bar is drawn; ``None`` hides it.
     cache
         Responses generated before, by any run; a batch found whole in it is not decoded
-        again (and its model is not even loaded).
+        again (and its model is not even loaded). A batch is journaled before it is
+        cached, and a cache that cannot be read or written is a warning on ``console``,
+        after which sampling goes on without it.
     cache_context
         Per arm, what determines its responses besides question, seed and batch (see
         :func:`bayeseffect.response_cache.cell_key`); required with ``cache``.
@@ -185,18 +194,24 @@ def sample_responses(
                                 for item, r in batch]
                     keys = ([cell_key(cache_context[arm], q, requests) for q in requests]
                             if cache is not None and cache_context is not None else [])
-                    cached = cache.get_many(keys) if cache is not None else {}
+                    cached: dict[str, Completion] = {}
+                    if cache is not None and keys:
+                        try:
+                            cached = cache.get_many(keys)
+                        except ResponseCacheError as exc:
+                            _warn_cache_off(console, exc)
+                            cache = None
                     t0 = time.perf_counter()
-                    if keys and len(cached) == len(keys):
-                        completions = [cached[k] for k in keys]
-                        from_cache += len(batch)
-                    else:
+                    decoded = not (keys and len(cached) == len(keys))
+                    if decoded:
                         if generator is None:
                             generator = open_generator(arm)
                         completions = generator.generate_batch(requests)
-                        if cache is not None and keys:
-                            cache.put_many(dict(zip(keys, completions, strict=True)))
+                    else:
+                        completions = [cached[k] for k in keys]
+                        from_cache += len(batch)
                     seconds = (time.perf_counter() - t0) / len(batch)
+                    # The journal first: it is the run's record, the cache only saves time.
                     for (item, r), request, completion in zip(batch, requests, completions,
                                                               strict=True):
                         if (arm, item.prompt_id, r) in done:
@@ -211,6 +226,12 @@ def sample_responses(
                         ))
                         tokens += completion.n_completion_tokens
                         progress.update(task, advance=1)
+                    if decoded and cache is not None and keys:
+                        try:
+                            cache.put_many(dict(zip(keys, completions, strict=True)))
+                        except ResponseCacheError as exc:
+                            _warn_cache_off(console, exc)
+                            cache = None
                     elapsed = time.perf_counter() - start
                     progress.update(task, rate=tokens / elapsed if elapsed else 0.0)
                 if after_arm is not None:
@@ -221,3 +242,29 @@ def sample_responses(
     return SamplingSummary(already_done=already, generated=len(todo), total=len(cells),
                            completion_tokens=tokens, seconds=time.perf_counter() - start,
                            from_cache=from_cache)
+
+
+def open_cache(path: Path, *, console: Console | None) -> ResponseCache | None:
+    """Open the response cache at ``path``; None, with a warning, when it cannot be opened.
+
+    Parameters
+    ----------
+    path
+        The SQLite file (:func:`bayeseffect.response_cache.default_cache_path`).
+    console
+        Where the warning goes.
+
+    Returns
+    -------
+    ResponseCache or None
+        The cache, or None to sample without one.
+    """
+    try:
+        return ResponseCache(path)
+    except ResponseCacheError as exc:
+        _warn_cache_off(console, exc)
+        return None
+
+
+def _warn_cache_off(console: Console | None, exc: ResponseCacheError) -> None:
+    warn(console, f"{exc}; sampling goes on without the response cache")

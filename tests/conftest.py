@@ -1,8 +1,11 @@
 """Shared fixtures: tiny GGUF files, a deterministic fake generator, the offline pair."""
 
+import contextlib
 import hashlib
 import importlib.metadata
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +57,19 @@ def tiny_pair(tmp_path: Path) -> tuple[Path, Path]:
 class FakeGenerator:
     """Deterministic stand-in for a model: the answer is a function of (arm, seed) only."""
 
-    def __init__(self, arm: str, *, fail_after: int | None = None) -> None:
+    def __init__(self, arm: str, *, fail_after: int | None = None, delay: float = 0.0) -> None:
         self.arm = arm
         self.calls = 0
         self.fail_after = fail_after
+        self.delay = delay
         self.closed = False
 
     def generate(self, question: str, *, seed: int) -> Completion:
         if self.fail_after is not None and self.calls >= self.fail_after:
             raise KeyboardInterrupt
         self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)  # time for another process to act mid-run
         # The instruct arm answers "yes" more often, so the two arms differ.
         threshold = 70 if self.arm == "instruct" else 40
         text = "Yes." if seed % 100 < threshold else "No, it does not follow."
@@ -81,13 +87,14 @@ class FakeGenerator:
 class FakeFactory:
     """Opens :class:`FakeGenerator` instances and remembers them."""
 
-    def __init__(self, *, fail_after: int | None = None) -> None:
+    def __init__(self, *, fail_after: int | None = None, delay: float = 0.0) -> None:
         self.opened: list[FakeGenerator] = []
         self.fail_after = fail_after
+        self.delay = delay
 
     def __call__(self, arm: str, resolved: ResolvedArm | None = None,
                  params: SamplingParams | None = None) -> FakeGenerator:
-        generator = FakeGenerator(arm, fail_after=self.fail_after)
+        generator = FakeGenerator(arm, fail_after=self.fail_after, delay=self.delay)
         self.opened.append(generator)
         return generator
 
@@ -107,3 +114,62 @@ def offline_pair_files() -> tuple[Path, Path]:
 def isolated_response_cache(tmp_path_factory, monkeypatch):
     """Keep the CLI's default response cache (under XDG_CACHE_HOME) out of the user's home."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+def _mount(*args: str) -> bool:
+    result = subprocess.run(["mount", *args], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """Make ``folder`` really read-only for this process, then writable again.
+
+    Root writes through permission bits, so as root the folder is bind-mounted read-only
+    onto itself (EROFS); other users get its write bits removed (EACCES).
+    """
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in (folder, *folder.rglob("*"))}
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
+    if not (_mount("--bind", str(folder), str(folder))
+            and _mount("-o", "remount,bind,ro", str(folder))):
+        subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+        pytest.skip("cannot bind-mount a folder read-only here")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 1 MiB file system (tmpfs) to fill up: ENOSPC without touching the real disk."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)):
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill_disk(disk: Path) -> Path:
+    """Write a filler file until ``disk`` has no space left; return it (delete to free)."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        chunk = b"\0" * 4096
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(chunk)
+        with contextlib.suppress(OSError):
+            while True:  # the last partial page
+                handle.write(b"\0")
+    return filler
