@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from bayeseffect import __version__
 from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
@@ -47,6 +48,13 @@ from bayeseffect.runs import (
     write_atomic,
 )
 from bayeseffect.sampling import SamplingSummary, sample_responses
+from bayeseffect.validation import (
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_probability_mass,
+    check_seed,
+)
 from bayeseffect.variables import get_variable
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -232,7 +240,7 @@ def sample_run(
 
     """
     params = params or SamplingParams(threads=default_threads())
-    _check_design(replicates=replicates, params=params)
+    _check_design(replicates=replicates, params=params, seed=seed)
     var = get_variable(variable)
     prompt_set = var.make_prompts(prompts, seed)
     if not prompt_set.items:
@@ -270,8 +278,8 @@ def sample_run(
     manifest = read_manifest(run_dir)
     if console is not None:
         if check.cross_family:
-            console.print(f"[bold red]{check.warning}[/]")
-        console.print(f"{'Resuming' if resumed else 'Starting'} run {run_dir} "
+            console.print(f"[bold red]{escape(check.warning)}[/]")
+        console.print(f"{'Resuming' if resumed else 'Starting'} run {escape(str(run_dir))} "
                       f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
     factory = open_generator
     response_cache = None if cache is None or custom else ResponseCache(cache)
@@ -287,11 +295,12 @@ def sample_run(
             if console is not None:
                 how = ("one request per prompt, the server's top log-probabilities"
                        if servers is not None else "one forward pass per batch")
-                console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
+                console.print(f"Scoring {arm}'s options {escape('/'.join(var.options))} by "
                               f"likelihood ({how})")
             def unsupported(skipped: str, why: str) -> None:
                 if console is not None:
-                    console.print(f"[yellow]{skipped}: no option likelihoods: {why}[/]")
+                    console.print(f"[yellow]{escape(skipped)}: no option likelihoods: "
+                                  f"{escape(why)}[/]")
 
             score_options(prompt_set, options=var.options, forms=var.option_forms,
                           arms=(arm,), run_dir=run_dir,
@@ -318,17 +327,20 @@ def sample_run(
                       + (f"({summary.from_cache} from the response cache) "
                          if summary.from_cache else "")
                       + f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
-                      f"dataset saved to {run_dir / DATASET}")
+                      f"dataset saved to {escape(str(run_dir / DATASET))}")
     return run_dir
 
 
-def _check_design(*, replicates: int, params: SamplingParams) -> None:
+def _check_design(*, replicates: int, params: SamplingParams, seed: int) -> None:
+    check_seed(seed)
     if replicates < 1:
         raise BayesEffectError(f"--replicates must be at least 1, not {replicates}")
     if params.max_tokens < 1:
         raise BayesEffectError(f"--max-tokens must be at least 1, not {params.max_tokens}")
-    if params.temperature < 0:
-        raise BayesEffectError(f"--temperature must be 0 or more, not {params.temperature}")
+    check_nonnegative(params.temperature, option="--temperature")
+    check_finite(params.top_p, option="top_p")
+    if not 0 < params.top_p <= 1:
+        raise BayesEffectError(f"top_p must be more than 0 and at most 1, not {params.top_p}")
     if params.threads < 1:
         raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
     if params.batch_size < 1:
@@ -370,6 +382,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
+    check_seed(seed)
     if (draws is not None and draws < 100) or tune < 100 or chains < 2:
         raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
                                "for the convergence gates to mean anything")
@@ -384,7 +397,8 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     if console is not None:
         compiling = ("the binomial kernel needs no compile" if design.kind == "binary"
                      else "compiling takes ~10-60 s")
-        console.print(f"Fitting the hierarchical {design.kind} model of {design.outcome!r} with "
+        console.print(f"Fitting the hierarchical {design.kind} model of "
+                      f"{escape(repr(design.outcome))} with "
                       f"nutpie ({chains} chains x {draws} draws; {compiling})...")
 
     def announce(index: int, attempt: Any, diagnostics: Any) -> None:
@@ -473,10 +487,9 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     from bayeseffect.stats.store import load_fit
     from bayeseffect.variables.registry import default_rope
 
-    if not 0 < hdi_prob < 1:
-        raise BayesEffectError(f"--hdi-prob must lie between 0 and 1, not {hdi_prob}")
-    if rope is not None and rope < 0:
-        raise BayesEffectError(f"--rope must be 0 or more, not {rope}")
+    check_probability_mass(hdi_prob, option="--hdi-prob")
+    if rope is not None:
+        check_nonnegative(rope, option="--rope")
     require_run_dir(run_dir)
     if not (run_dir / DATASET).exists():
         read_manifest(run_dir)
@@ -541,8 +554,8 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
                  (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
     if console is not None:
         render_report(report, console=console)
-        console.print("Plots: " + ", ".join(str(p) for p in plots.values())
-                      + f"; JSON: {report_dir / 'summary.json'}")
+        console.print(escape("Plots: " + ", ".join(str(p) for p in plots.values())
+                             + f"; JSON: {report_dir / 'summary.json'}"))
     return report
 
 
@@ -590,6 +603,13 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
 
     if kind not in KINDS:
         raise BayesEffectError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    check_seed(seed)
+    check_probability_mass(hdi_prob, option="--hdi-prob")
+    check_nonnegative(rope, option="--rope")
+    if effect is not None:
+        check_finite(effect, option="--effect")
+    if target_width is not None:
+        check_positive(target_width, option="--target-width")
     assumptions = Assumptions(kind=kind)
     seconds = None
     if pilot is not None:
@@ -620,10 +640,11 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
                           f"{r.p_decisive:.2f}", time_text,
                           style="bold green" if r is chosen else None)
         console.print(table)
-        console.print(f"[dim]Assumptions (linear-predictor scale): {asdict(assumptions)}; "
-                      "sampling cost "
-                      + (f"{seconds:.3f} s/response measured in {pilot}" if seconds else
-                         "unknown (give --pilot RUN to measure it)") + ".[/]")
+        console.print("[dim]" + escape(f"Assumptions (linear-predictor scale): "
+                                       f"{asdict(assumptions)}; sampling cost "
+                                       + (f"{seconds:.3f} s/response measured in {pilot}"
+                                          if seconds else
+                                          "unknown (give --pilot RUN to measure it)")) + ".[/]")
         if chosen is not None:
             console.print(f"[bold green]Cheapest design reaching width {target_width}: "
                           f"{chosen.prompts} prompts x {chosen.replicates} replicates.[/]")
