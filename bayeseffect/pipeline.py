@@ -18,7 +18,12 @@ from rich.markup import escape
 from bayeseffect import __version__
 from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import BATCH_LAYOUT, Generator, SamplingParams
+from bayeseffect.generation import (
+    BATCH_LAYOUT,
+    Generator,
+    SamplingParams,
+    sampling_determinants,
+)
 from bayeseffect.journal import read_journal
 from bayeseffect.model_catalog import (
     ARMS,
@@ -124,7 +129,7 @@ def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
                        "n_prompts": len(prompt_set.items)},
         "replicates": replicates,
         "seed": seed,
-        "sampling": asdict(params),
+        "sampling": sampling_determinants(params, remote=servers is not None),
         "models": {arm: {"sha256": a.sha256, "prompting": asdict(a.prompting)}
                    for arm, a in arms.items()},
         "llama_cpp_python_version": versions["llama_cpp_python_version"],
@@ -284,7 +289,8 @@ def sample_run(
     factory = open_generator
     response_cache = None if cache is None or custom else ResponseCache(cache)
     context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
-                     "versions": versions, "params": asdict(params),
+                     "versions": versions,
+                     "params": sampling_determinants(params, remote=servers is not None),
                      "batch_layout": None if servers is not None else BATCH_LAYOUT}
                for arm, a in arms.items()}
     try:

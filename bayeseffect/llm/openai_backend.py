@@ -26,6 +26,7 @@ from bayeseffect.generation import (
     Request,
     SamplingParams,
     option_spellings,
+    sampling_determinants,
 )
 from bayeseffect.model_catalog import Prompting
 
@@ -111,10 +112,10 @@ class OpenAICompatibleGenerator:
         raise AssertionError("unreachable")
 
     def _body(self, request: Request) -> tuple[str, dict[str, Any], str]:
-        p = self.params
-        common: dict[str, Any] = {"model": self.model, "max_tokens": p.max_tokens,
-                                  "temperature": p.temperature, "top_p": p.top_p,
-                                  "top_k": p.top_k, "seed": request.seed}
+        # Exactly the options that enter a server run's fingerprint and cache keys.
+        common: dict[str, Any] = {"model": self.model,
+                                  **sampling_determinants(self.params, remote=True),
+                                  "seed": request.seed}
         if self.prompting.frame == "completion":
             prompt = self.prompting.template.format(question=request.question)
             body = {**common, "prompt": prompt, "stop": list(self.prompting.stop) or None}
