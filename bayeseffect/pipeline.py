@@ -29,7 +29,6 @@ from bayeseffect.model_catalog import (
     ARMS,
     DEFAULT_PAIR,
     PairSpec,
-    Prompting,
     ResolvedArm,
     check_gguf_file,
     load_pair,
@@ -98,15 +97,13 @@ def _server_generators(servers: dict[str, str], *, params: SamplingParams, concu
                        ) -> tuple[Callable[[str, ResolvedArm, SamplingParams], Generator],
                                   dict[str, str]]:
     """Open each arm's server once (failing fast when one is down) and describe them."""
-    from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator
+    from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator, served_model
 
     if set(servers) != set(ARMS):
         raise BayesEffectError("the openai backend needs both --base-url and --instruct-url")
     if concurrency < 1:
         raise BayesEffectError(f"--concurrency must be at least 1, not {concurrency}")
-    models = {arm: OpenAICompatibleGenerator(url, model=None, prompting=Prompting("chat"),
-                                             params=params, concurrency=1).model
-              for arm, url in servers.items()}
+    models = {arm: served_model(url, params=params) for arm, url in servers.items()}
 
     def open_server(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
         return OpenAICompatibleGenerator(servers[arm], model=models[arm],
