@@ -29,6 +29,16 @@ from bayeseffect.simulate import simulate
 from bayeseffect.validation import MAX_SEED
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the report's figures: report/plots.py leaves them open in pyplot, and past 20
+    open figures matplotlib warns, which this suite turns into an error in later tests."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def _invoke(args, tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
