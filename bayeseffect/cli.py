@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from bayeseffect import __version__
 from bayeseffect.errors import BayesEffectError, EngineCrashedError
 from bayeseffect.generation import SamplingParams
+from bayeseffect.validation import check_server_url
 
 EXIT_USAGE = 2
 EXIT_DIAGNOSTICS = 3
@@ -137,10 +139,17 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     from bayeseffect.pipeline import default_threads, sample_run
     from bayeseffect.variables import get_variable
 
+    # 0 is not "no limit" nor "the default": it would silently become another limit.
+    if max_tokens is not None and max_tokens < 1:
+        raise BayesEffectError(f"--max-tokens must be at least 1, not {max_tokens}")
     console = _console()
-    params = SamplingParams(max_tokens=max_tokens or 16, temperature=temperature,
+    # Without --max-tokens each variable keeps its own limit (set below, or per variable
+    # by sample_all); the dataclass default is only a placeholder until then.
+    params = SamplingParams(temperature=temperature,
                             threads=threads if threads is not None else default_threads(),
                             batch_size=batch_size)
+    if max_tokens is not None:
+        params = replace(params, max_tokens=max_tokens)
     from bayeseffect.response_cache import default_cache_path
 
     cache_path = default_cache_path() if cache else None
@@ -148,7 +157,10 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     if backend == "openai":
         if not base_url or not instruct_url:
             raise BayesEffectError("--backend openai needs --base-url and --instruct-url")
-        servers = {"base": base_url, "instruct": instruct_url}
+        # Before any model file is hashed: a URL without a scheme would fail only after
+        # every retry, and file:// would read local files as answers.
+        servers = {"base": check_server_url(base_url, option="--base-url"),
+                   "instruct": check_server_url(instruct_url, option="--instruct-url")}
     elif base_url or instruct_url:
         raise BayesEffectError("--base-url/--instruct-url only apply with --backend openai")
     if variable == "all":
@@ -173,7 +185,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     if fit:
         _fit_and_report(run_dir, seed=seed, console=console)
     else:
-        console.print(f"Next: bayeseffect fit {run_dir}")
+        console.print(f"Next: bayeseffect fit {escape(str(run_dir))}")
 
 
 def _fit_and_report(run_dir: Path, *, seed: int, console: Console, outcome: str | None = None,
@@ -315,7 +327,7 @@ def catalog() -> None:
     console = _console()
     console.print("[bold]Variables[/]")
     for name in variable_names():
-        console.print(f"  {name:18s} {get_variable(name).description}")
+        console.print(f"  {escape(name):18s} {escape(get_variable(name).description)}")
     console.print("[bold]Model pairs[/]")
     for name, spec in list_pairs().items():
-        console.print(f"  {name:18s} {spec.description}")
+        console.print(f"  {escape(name):18s} {escape(spec.description)}")

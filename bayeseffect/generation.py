@@ -1,8 +1,8 @@
 """What the sampling loop needs from a model backend, independent of any LLM library."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from bayeseffect.errors import BayesEffectError
 
@@ -45,6 +45,33 @@ class SamplingParams:
     n_ctx: int = 1024
     threads: int = 2
     batch_size: int = 16
+
+
+#: The sampling options an OpenAI-compatible server receives (besides the request's
+#: seed). ``threads``, ``batch_size`` and ``n_ctx`` configure the local llama.cpp engine
+#: only, so they neither change a server's answers nor belong to its runs' fingerprints
+#: and cache keys.
+SERVER_SAMPLING_OPTIONS = ("max_tokens", "temperature", "top_p", "top_k")
+
+
+def sampling_determinants(params: SamplingParams, *, remote: bool) -> dict[str, Any]:
+    """Return the sampling options that determine a response, by name.
+
+    Parameters
+    ----------
+    params
+        The sampling settings.
+    remote
+        Whether an OpenAI-compatible server answers (then only
+        :data:`SERVER_SAMPLING_OPTIONS` reach the model).
+
+    Returns
+    -------
+    dict
+        Every field of ``params`` for the local engine; the sent ones for a server.
+    """
+    options = asdict(params)
+    return {k: options[k] for k in SERVER_SAMPLING_OPTIONS} if remote else options
 
 
 @dataclass(frozen=True)

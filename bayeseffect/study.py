@@ -137,7 +137,7 @@ def sample_all(
                     VERBOSITY_OUTCOME]
         for outcome in outcomes:
             if console is not None:
-                console.rule(f"{run_dir.name}: {outcome or 'primary outcome'}")
+                console.rule(escape(f"{run_dir.name}: {outcome or 'primary outcome'}"))
             summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
                               seed=seed, console=console)
             report = report_run(run_dir, outcome=outcome)
@@ -154,8 +154,8 @@ def sample_all(
     write_atomic(study_file, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
     if console is not None:
         render_study(rows, console=console, cross_family=bool(cross))
-        console.print(f"Study summary: {study_file}"
-                      + (f"; bias by dimension and axis: {forest}" if forest else ""))
+        console.print(escape(f"Study summary: {study_file}"
+                             + (f"; bias by dimension and axis: {forest}" if forest else "")))
     return run_dirs, rows, study_file
 
 

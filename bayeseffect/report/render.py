@@ -32,7 +32,8 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
     prob = round(effect["hdi_prob"] * 100)
     cross = report["cross_family"]
     if cross:
-        console.print(Panel(report["cross_family_warning"], title="WARNING", style="bold red"))
+        console.print(Panel(escape(report["cross_family_warning"]), title="WARNING",
+                            style="bold red"))
     outcome = report["outcome"]
     table = Table(title=escape(f"Total effect of instruction tuning on {report['variable']}: "
                                f"E[{outcome}] instruct - base")
@@ -55,7 +56,7 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
         _row(table, f"  {report['by']} {level} - {report['contrast_reference'].split('_vs_')[-1]}",
              s)
     console.print(table)
-    console.print(f"[dim]{report['sample_vs_population']}.[/]")
+    console.print(f"[dim]{escape(report['sample_vs_population'])}.[/]")
     checks = Table(title="Frequentist cross-checks (same data)")
     for column in ("method", "estimate", f"{prob}% interval", "p-value"):
         checks.add_column(column, justify="left" if column == "method" else "right")
@@ -67,7 +68,8 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
     if report.get("agreement_note"):
         console.print(f"[bold yellow]{escape(report['agreement_note'])}[/]")
     observed = Table(title="Observed responses")
-    for column in ("arm", "responses", f"mean {outcome}", "parse failures", "hit max tokens"):
+    for column in ("arm", "responses", escape(f"mean {outcome}"), "parse failures",
+                   "hit max tokens"):
         observed.add_column(column, justify="right")
     for arm, rates in report["observed"].items():
         observed.add_row(arm, f"{rates['responses']:.0f}",
@@ -90,14 +92,14 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
             "The sampler did not converge; the effect above is NOT a result.\n" + "\n".join(
                 f"{g['name']}: {g['value']:.4g} (limit {g['threshold']})" for g in failed),
             title="DIAGNOSTICS FAILED", style="bold red"))
-    console.print(f"[dim]Estimand: {report['estimand']}.[/]")
+    console.print(f"[dim]Estimand: {escape(report['estimand'])}.[/]")
     prov = report["provenance"]
-    console.print(
-        f"[dim]Provenance: base {prov['base_model_sha256'][:12]}, instruct "
+    console.print("[dim]" + escape(
+        f"Provenance: base {prov['base_model_sha256'][:12]}, instruct "
         f"{prov['instruct_model_sha256'][:12]}, llama-cpp-python "
         f"{prov['llama_cpp_python_version']}, prompt set {prov['prompt_set']} "
         f"v{prov['prompt_set_version']} ({prov['prompt_set_sha256'][:12]}), seed {prov['seed']}, "
-        f"bayeseffect {prov['bayeseffect_version']}.[/]")
+        f"bayeseffect {prov['bayeseffect_version']}.") + "[/]")
     if cross:
         console.print("[bold red]Reminder: cross-family pair -- this is not the effect of "
                       "instruction tuning alone.[/]")
