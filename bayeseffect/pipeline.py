@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from bayeseffect.model_catalog import (
 from bayeseffect.option_scores import read_option_scores, score_options, scores_path
 from bayeseffect.pair_check import PairCheck, check_pair, read_model_info
 from bayeseffect.promptsets.base import PromptSet
-from bayeseffect.run_lock import holding_run_lock
+from bayeseffect.run_lock import run_lock
 from bayeseffect.runs import (
     DATASET,
     JOURNAL,
@@ -83,15 +83,36 @@ def choose_pair(*, pair: str | None, base: Path | None, instruct: Path | None) -
     return load_pair(pair or DEFAULT_PAIR)
 
 
-def _llm_layer() -> Any:
+@dataclass(frozen=True)
+class LlmLayer:
+    """What sampling with llama-cpp-python needs from the LLM layer (imported lazily).
+
+    Attributes
+    ----------
+    llama_versions
+        ``() -> dict``: engine versions, CPU features and the weight-buffer setting.
+    start_engine
+        ``(path, *, prompting, params, arm, log) -> Generator``: one arm's model, loaded
+        in an engine process of its own.
+    """
+
+    llama_versions: Callable[[], dict[str, str]]
+    start_engine: Callable[..., Generator]
+
+
+def _llm_layer() -> LlmLayer:
     try:
+        import llama_cpp  # noqa: F401  (only to fail here, with the install hint)
+
         from bayeseffect.llm import llama_backend
+        from bayeseffect.llm.engine_process import EngineProcess
     except ImportError as exc:
         raise BayesEffectError(
             "sampling needs llama-cpp-python, which is not installed; run `uv sync` in a "
             "checkout or `pip install 'bayeseffect[llm]'`"
         ) from exc
-    return llama_backend
+    return LlmLayer(llama_versions=llama_backend.llama_versions,
+                    start_engine=EngineProcess.start)
 
 
 def _server_generators(servers: dict[str, str], *, params: SamplingParams, concurrency: int
@@ -272,10 +293,8 @@ def sample_run(
 
         def open_generator(arm: str, resolved: ResolvedArm, p: SamplingParams) -> Generator:
             # In a process of its own: a native crash must not take the journal with it.
-            from bayeseffect.llm.engine_process import EngineProcess
-
-            return EngineProcess.start(resolved.path, prompting=resolved.prompting, params=p,
-                                       arm=arm, log=run_dir / f"engine-{arm}.log")
+            return backend.start_engine(resolved.path, prompting=resolved.prompting, params=p,
+                                        arm=arm, log=run_dir / f"engine-{arm}.log")
     else:
         versions = {"llama_cpp_python_version": "none", "llama_cpp_version": "none",
                     "llama_cpp_system_info": "custom generator"}
@@ -377,9 +396,6 @@ def _check_design(*, replicates: int, params: SamplingParams, seed: int) -> None
         raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
 
 
-# Two fits of one outcome could leave one's posterior beside the other's summary, and a
-# fit during sampling would see a partial dataset: one process works on a run at a time.
-@holding_run_lock(doing="fitting")
 def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = None,
             tune: int = 500,
             chains: int = 4, seed: int = 0, parameterization: str = "auto",
@@ -409,6 +425,24 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     dict
         The fit summary written to ``fit.json`` (gates, attempts).
     """
+    check_seed(seed)
+    if (draws is not None and draws < 100) or tune < 100 or chains < 2:
+        raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
+                               "for the convergence gates to mean anything")
+    if parameterization not in ("auto", "centered", "noncentered"):
+        raise BayesEffectError("--parameterization must be auto, centered or noncentered")
+    require_run_dir(run_dir)
+    # Two fits of one outcome could leave one's posterior beside the other's summary, and
+    # a fit during sampling would see a partial dataset: one process works on a run at a
+    # time. Taken after the checks above, so bad options leave the folder untouched.
+    with run_lock(run_dir, doing="fitting"):
+        return _fit_locked(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
+                           seed=seed, parameterization=parameterization, console=console)
+
+
+def _fit_locked(run_dir: Path, *, outcome: str | None, draws: int | None, tune: int,
+                chains: int, seed: int, parameterization: str,
+                console: Console | None) -> dict[str, Any]:
     import xarray as xr
 
     from bayeseffect.fit_files import DATASET_HASH, dataset_sha256, require_writable
@@ -417,13 +451,6 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
     from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
     from bayeseffect.stats.store import save_fit
 
-    check_seed(seed)
-    if (draws is not None and draws < 100) or tune < 100 or chains < 2:
-        raise BayesEffectError("the fit needs --draws >= 100, --tune >= 100 and --chains >= 2 "
-                               "for the convergence gates to mean anything")
-    if parameterization not in ("auto", "centered", "noncentered"):
-        raise BayesEffectError("--parameterization must be auto, centered or noncentered")
-    require_run_dir(run_dir)
     ds = load_dataset(run_dir / DATASET)
     design = design_from_dataset(ds, outcome=outcome)
     require_both_arms(design)

@@ -10,12 +10,10 @@ process about to lock it); it holds the holder's pid and activity for the error 
 """
 
 import fcntl
-import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate
 
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.os_errors import reporting_os_errors
@@ -79,23 +77,3 @@ def _write_holder(fd: int, doing: str) -> None:
         os.pwrite(fd, f"{os.getpid()} {doing}\n".encode(), 0)
     except OSError:
         pass
-
-
-def holding_run_lock[**P, R](*, doing: str
-                             ) -> Callable[[Callable[Concatenate[Path, P], R]],
-                                           Callable[Concatenate[Path, P], R]]:
-    """Decorate a function of a run directory (its first argument) to run under its lock.
-
-    A decorator rather than a ``with`` block, so the function's own body stays as it is.
-    A ``run_dir`` that is not a folder is passed through untouched: the function's own
-    checks say what is wrong with it.
-    """
-    def decorate(function: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Path, P], R]:
-        @functools.wraps(function)
-        def locked(run_dir: Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            if not run_dir.is_dir():
-                return function(run_dir, *args, **kwargs)
-            with run_lock(run_dir, doing=doing):
-                return function(run_dir, *args, **kwargs)
-        return locked
-    return decorate

@@ -89,7 +89,11 @@ def _requantized(source: Path, folder: Path) -> Path:
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0
     params.allow_requantize = True
     params.nthread = 2
-    code = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), params)
+    from bayeseffect.llm.llama_backend import _quiet_stderr
+
+    with _quiet_stderr():
+        code = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(),
+                                              params)
     if code != 0:
         raise SystemExit(f"llama_model_quantize failed with code {code}")
     return target

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import time
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -65,14 +64,14 @@ def fake_llama(monkeypatch):
     """Swap llama-cpp-python for the fake generator (the arm is the file's name)."""
     opened = []
 
-    def load(path, *, prompting, params):
+    def start_engine(path, *, prompting, params, arm, log):
         opened.append(params)
         return FakeGenerator(path.stem)
 
-    backend = SimpleNamespace(
+    backend = pipeline.LlmLayer(
         llama_versions=lambda: {"llama_cpp_python_version": "fake", "llama_cpp_version": "fake",
                                 "llama_cpp_system_info": "fake"},
-        LlamaCppGenerator=SimpleNamespace(load=load))
+        start_engine=start_engine)
     monkeypatch.setattr(pipeline, "_llm_layer", lambda: backend)
     return opened
 

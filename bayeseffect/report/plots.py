@@ -18,6 +18,21 @@ def _suptitle(pc: azp.PlotCollection, text: str, color: str) -> None:
     figure.subplots_adjust(top=1 - 0.3 * lines / figure.get_figheight() - 0.06)
 
 
+def _save(pc: azp.PlotCollection, path: Path) -> None:
+    """Write the figure and close it.
+
+    pyplot keeps every figure open until closed, and a ``--variable all`` study draws
+    dozens (matplotlib warns past 20).
+    """
+    import matplotlib.pyplot as plt
+
+    figure = pc.viz["figure"].item()
+    try:
+        pc.savefig(path, dpi=120)
+    finally:
+        plt.close(figure)
+
+
 def _headline(title: str, warning: str) -> tuple[str, str]:
     return (f"{warning}\n{title}", "red") if warning else (title, "black")
 
@@ -50,7 +65,7 @@ def plot_total_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
                        kind="kde", ci_kind="hdi", ci_prob=hdi_prob, point_estimate="mean",
                        rope=(-rope, rope) if rope > 0 else None, backend="matplotlib")
     _suptitle(pc, *_headline(title, warning))
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
 
 
@@ -61,7 +76,7 @@ def plot_by_factor(fit: xr.DataTree, path: Path, *, factor: str, title: str,
                          combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
                          point_estimate="mean", backend="matplotlib")
     _suptitle(pc, *_headline(title, warning))
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
 
 
@@ -100,7 +115,7 @@ def plot_effects_forest(panels: dict[str, xr.DataArray], path: Path, *, title: s
                          combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
                          point_estimate="mean", backend="matplotlib")
     _suptitle(pc, *_headline(title, warning))
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
 
 
@@ -142,7 +157,7 @@ def plot_prompt_ppc(checks: xr.DataTree, path: Path, *, title: str, warning: str
         axes.set_xlabel(f"per-prompt difference in mean {outcome} (instruct - base)")
         axes.set_ylabel("share of prompts at or below")
     _suptitle(pc, *_headline(title, warning))
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
 
 
@@ -151,7 +166,7 @@ def plot_prior_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
     pc = azp.plot_dist(fit, group="prior_effects", var_names=["sample_ate", "population_ate"],
                        kind="kde", point_estimate="mean", backend="matplotlib")
     _suptitle(pc, *_headline(title, warning))
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
 
 
@@ -159,5 +174,5 @@ def plot_sbc(tree: xr.DataTree, path: Path, *, title: str) -> Path:
     """ECDF-PIT of simulation-based calibration ranks: inside the bands is calibrated."""
     pc = azp.plot_ecdf_pit(tree, group="prior_sbc")
     _suptitle(pc, title, "black")
-    pc.savefig(path, dpi=120)
+    _save(pc, path)
     return path
