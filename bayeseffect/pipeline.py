@@ -101,16 +101,17 @@ class LlmLayer:
 
 
 def _llm_layer() -> LlmLayer:
-    try:
-        import llama_cpp  # noqa: F401  (only to fail here, with the install hint)
+    import importlib.util
 
-        from bayeseffect.llm import llama_backend
-        from bayeseffect.llm.engine_process import EngineProcess
-    except ImportError as exc:
+    # The engine imports llama_cpp in its own process: say here, with the install hint.
+    if importlib.util.find_spec("llama_cpp") is None:
         raise BayesEffectError(
             "sampling needs llama-cpp-python, which is not installed; run `uv sync` in a "
             "checkout or `pip install 'bayeseffect[llm]'`"
-        ) from exc
+        )
+    from bayeseffect.llm import llama_backend
+    from bayeseffect.llm.engine_process import EngineProcess
+
     return LlmLayer(llama_versions=llama_backend.llama_versions,
                     start_engine=EngineProcess.start)
 
