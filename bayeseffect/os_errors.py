@@ -5,8 +5,11 @@ reasons the user fixes outside bayeseffect. They get one line naming the path, t
 reason and what to do, instead of a traceback; the journal makes "run it again" safe.
 """
 
+import contextlib
 import errno
-from collections.abc import Iterator
+import os
+import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,3 +66,37 @@ def reporting_os_errors(path: Path, *, doing: str = "writing",
         yield
     except OSError as exc:
         raise os_error(exc, doing=doing, path=path, retry=retry) from exc
+
+
+def replace_atomically(path: Path, write: Callable[[Path], None], *,
+                       retry: str = RETRY) -> None:
+    """Write ``path`` through ``write(temporary)`` and a rename: never half-written.
+
+    The temporary file sits beside ``path`` under a name unique to this process and call
+    (two writers never share one), and it is removed when the write fails, Ctrl-C
+    included, so ``path`` keeps its previous content.
+
+    Parameters
+    ----------
+    path
+        The file to replace.
+    write
+        Writes the whole new content to the temporary file it is given.
+    retry
+        How to go on once an OS refusal is fixed (see :func:`os_error`).
+
+    Raises
+    ------
+    BayesEffectError
+        When the OS refuses (a full disk, a read-only folder), naming ``path``.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise os_error(exc, doing="writing", path=path, retry=retry) from exc
+        raise

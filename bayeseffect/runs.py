@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.os_errors import os_error, reporting_os_errors
+from bayeseffect.os_errors import replace_atomically, reporting_os_errors
 from bayeseffect.run_lock import LOCK, RunLockedError, run_lock
 
 MANIFEST = "run.json"
@@ -63,20 +62,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     BayesEffectError
         When the OS refuses (a full disk, a read-only folder), naming ``path``.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
+    def write(tmp: Path) -> None:
         with tmp.open("xb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException as exc:
-        # Also on Ctrl-C: a temporary file is never left behind.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise os_error(exc, doing="writing", path=path) from exc
-        raise
+
+    replace_atomically(path, write)
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:

@@ -1,37 +1,25 @@
 """Save and load a fit: posterior, sample statistics and estimand draws in one netCDF file."""
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 import xarray as xr
 
-from bayeseffect.os_errors import os_error
+from bayeseffect.os_errors import replace_atomically
 
 
 def save_fit(tree: xr.DataTree, path: Path) -> None:
     """Write the fit through a temporary file and a rename: never half-written.
 
-    The temporary name is unique to this process and call, and the file is removed when
-    the write fails (a full disk, Ctrl-C), so the previous posterior stays as it was.
+    A failed write (a full disk, Ctrl-C) leaves no temporary file and the previous
+    posterior as it was (:func:`~bayeseffect.os_errors.replace_atomically`).
 
     Raises
     ------
     BayesEffectError
         When the OS refuses the write, naming ``path``.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise os_error(exc, doing="writing", path=path,
-                           retry="fit again (the previous posterior is intact)") from exc
-        raise
+    replace_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"),
+                       retry="fit again (the previous posterior is intact)")
 
 
 def load_fit(path: Path) -> xr.DataTree:
