@@ -261,7 +261,8 @@ def sample_run(
         The response cache file (see :mod:`bayeseffect.response_cache`); ``None`` uses
         none. Never used with a custom ``open_generator``, whose identity is unknown.
     open_generator
-        ``(arm, resolved_arm, params) -> Generator``; llama-cpp-python when omitted.
+        ``(arm, resolved_arm, params) -> Generator``; when omitted, llama-cpp-python in an
+        engine process per arm (:class:`~bayeseffect.llm.engine_process.EngineProcess`).
 
     Returns
     -------
