@@ -1,4 +1,4 @@
-"""The command line: a thin click layer over :mod:`bayeseffect.pipeline`."""
+"""The command line: a thin click layer over :mod:`bayeseffect.workflow.sample`."""
 
 import sys
 from dataclasses import replace
@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from bayeseffect import __version__
+from bayeseffect.common.validation import check_server_url
 from bayeseffect.errors import BayesEffectError, EngineCrashedError
-from bayeseffect.generation import SamplingParams
-from bayeseffect.validation import check_server_url
+from bayeseffect.sampling.types import SamplingParams
 
 EXIT_USAGE = 2
 EXIT_DIAGNOSTICS = 3
@@ -136,8 +136,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     command resumes where it stopped. A run directory made with other settings is
     never mixed with this one.
     """
-    from bayeseffect.pipeline import default_threads, sample_run
     from bayeseffect.variables import get_variable
+    from bayeseffect.workflow.sample import default_threads, sample_run
 
     # 0 is not "no limit" nor "the default": it would silently become another limit.
     if max_tokens is not None and max_tokens < 1:
@@ -150,7 +150,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
                             batch_size=batch_size)
     if max_tokens is not None:
         params = replace(params, max_tokens=max_tokens)
-    from bayeseffect.response_cache import default_cache_path
+    from bayeseffect.sampling.response_cache import default_cache_path
 
     cache_path = default_cache_path() if cache else None
     servers = None
@@ -164,7 +164,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     elif base_url or instruct_url:
         raise BayesEffectError("--base-url/--instruct-url only apply with --backend openai")
     if variable == "all":
-        from bayeseffect.study import sample_all
+        from bayeseffect.workflow.study import sample_all
 
         if out is not None:
             raise BayesEffectError("--out names one run; with --variable all every variable "
@@ -191,7 +191,7 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
 def _fit_and_report(run_dir: Path, *, seed: int, console: Console, outcome: str | None = None,
                     draws: int | None = None, tune: int = 500, chains: int = 4,
                     hdi_prob: float = 0.94, parameterization: str = "auto") -> None:
-    from bayeseffect.pipeline import fit_run, report_run
+    from bayeseffect.workflow.sample import fit_run, report_run
 
     summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
                       seed=seed, parameterization=parameterization, console=console)
@@ -237,7 +237,7 @@ def fit(run_dir: Path, outcome: str | None, draws: int | None, tune: int, chains
         _fit_and_report(run_dir, seed=seed, console=console, outcome=outcome, draws=draws,
                         tune=tune, chains=chains, parameterization=parameterization)
         return
-    from bayeseffect.pipeline import fit_run
+    from bayeseffect.workflow.sample import fit_run
 
     summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains, seed=seed,
                       parameterization=parameterization, console=console)
@@ -267,7 +267,7 @@ def report(run_dir: Path, outcome: str | None, hdi_prob: float, rope: float | No
     practically zero, undecided), the effect by factor level, frequentist cross-checks
     (paired t, cluster bootstrap, clustered McNemar) and the convergence gates.
     """
-    from bayeseffect.pipeline import report_run
+    from bayeseffect.workflow.sample import report_run
 
     result = report_run(run_dir, outcome=outcome, hdi_prob=hdi_prob, rope=rope, by=by,
                         console=_console())
@@ -311,7 +311,7 @@ def plan(pilot: Path | None, effect: float | None, kind: str, prompts: str, repl
     with the effect and variance components of a pilot run (or assumptions), and prices
     each design with the pilot's measured seconds per response on this machine.
     """
-    from bayeseffect.pipeline import plan_run
+    from bayeseffect.workflow.sample import plan_run
 
     plan_run(pilot=pilot, effect=effect, kind=kind, prompts=_int_list(prompts),
              replicates=_int_list(replicates), target_width=target_width, hdi_prob=hdi_prob,
@@ -321,7 +321,7 @@ def plan(pilot: Path | None, effect: float | None, kind: str, prompts: str, repl
 @main.command()
 def catalog() -> None:
     """List the outcome variables and the model pairs in models/."""
-    from bayeseffect.model_catalog import list_pairs
+    from bayeseffect.pairs.catalog import list_pairs
     from bayeseffect.variables.registry import get_variable, variable_names
 
     console = _console()

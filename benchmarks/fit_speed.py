@@ -18,7 +18,6 @@ import time
 import nutpie
 import pymc as pm
 
-from bayeseffect.simulate import simulate
 from bayeseffect.stats.decision import summarize_draws
 from bayeseffect.stats.design import design_from_dataset
 from bayeseffect.stats.diagnostics import check_gates
@@ -26,6 +25,7 @@ from bayeseffect.stats.estimands import compute_effects
 from bayeseffect.stats.fit import TARGET_ACCEPT, fit_design
 from bayeseffect.stats.hierarchy import free_parameter_names
 from bayeseffect.stats.models import build_model
+from bayeseffect.stats.simulate import simulate
 
 
 def main() -> None:

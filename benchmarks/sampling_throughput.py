@@ -39,16 +39,16 @@ from dataclasses import replace
 
 from llama_cpp import Llama
 
-from bayeseffect.generation import Request, SamplingParams
-from bayeseffect.llm.llama_backend import (
+from bayeseffect.engines.llama.generator import (
     LlamaCppGenerator,
     _quiet_stderr,
     safe_llama_loading,
 )
-from bayeseffect.model_catalog import Prompting, ResolvedArm, load_pair, resolve_pair
-from bayeseffect.promptsets.complexity import generate_complexity
-from bayeseffect.promptsets.logic import generate_logic
-from bayeseffect.sampling import response_seed
+from bayeseffect.pairs.catalog import Prompting, ResolvedArm, load_pair, resolve_pair
+from bayeseffect.sampling.loop import response_seed
+from bayeseffect.sampling.types import Request, SamplingParams
+from bayeseffect.variables.complexity.prompts import generate_complexity
+from bayeseffect.variables.logic.prompts import generate_logic
 
 
 def best_rate(measure: Callable[[], tuple[int, float]], repeats: int) -> float:

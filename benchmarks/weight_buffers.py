@@ -37,16 +37,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bayeseffect.generation import Request, SamplingParams
-from bayeseffect.model_catalog import load_pair, resolve_pair
-from bayeseffect.sampling import response_seed
+from bayeseffect.pairs.catalog import load_pair, resolve_pair
+from bayeseffect.sampling.loop import response_seed
+from bayeseffect.sampling.types import Request, SamplingParams
 
 
 def _child(path: str, frame: str, extra: bool, max_tokens: int, threads: int,
            repeats: int) -> None:
-    from bayeseffect.llm.llama_backend import LlamaCppGenerator
-    from bayeseffect.model_catalog import Prompting
-    from bayeseffect.promptsets.complexity import generate_complexity
+    from bayeseffect.engines.llama.generator import LlamaCppGenerator
+    from bayeseffect.pairs.catalog import Prompting
+    from bayeseffect.variables.complexity.prompts import generate_complexity
 
     params = SamplingParams(max_tokens=max_tokens, temperature=0.7, threads=threads,
                             batch_size=16)
@@ -89,7 +89,7 @@ def _requantized(source: Path, folder: Path) -> Path:
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0
     params.allow_requantize = True
     params.nthread = 2
-    from bayeseffect.llm.llama_backend import _quiet_stderr
+    from bayeseffect.engines.llama.generator import _quiet_stderr
 
     with _quiet_stderr():
         code = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(),
@@ -114,7 +114,7 @@ def main() -> None:
 
     import llama_cpp
 
-    from bayeseffect.llm.llama_backend import extra_buffers_safe
+    from bayeseffect.engines.llama.generator import extra_buffers_safe
 
     info = llama_cpp.llama_print_system_info().decode()
     print(f"llama-cpp-python {llama_cpp.__version__}; AMX compiled in: "

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayeseffect.generation import Completion, SamplingParams
-from bayeseffect.model_catalog import ResolvedArm
+from bayeseffect.pairs.catalog import ResolvedArm
+from bayeseffect.sampling.types import Completion, SamplingParams
 from bayeseffect.stats.caches import user_cache_dir
 
 # The binomial kernel caches its machine code under the user's cache dir, which the

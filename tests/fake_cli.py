@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import FakeFactory, FakeGenerator
 
-import bayeseffect.pipeline as pipeline
 from bayeseffect.cli import main
+from bayeseffect.workflow import sample as pipeline
 
 
 class _GatedFactory(FakeFactory):

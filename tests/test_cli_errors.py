@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from conftest import FakeFactory
 
 from bayeseffect.cli import main
-from bayeseffect.pipeline import sample_run
+from bayeseffect.workflow.sample import sample_run
 
 
 def _invoke(args, tmp_path):

@@ -17,15 +17,15 @@ from click.testing import CliRunner
 from conftest import FakeFactory, FakeGenerator, write_tiny_gguf
 from rich.console import Console
 
-from bayeseffect import pipeline
 from bayeseffect.cli import main
-from bayeseffect.dataset import load_dataset, save_dataset
+from bayeseffect.common.validation import MAX_SEED
+from bayeseffect.data.dataset import load_dataset, save_dataset
 from bayeseffect.errors import BayesEffectError
-from bayeseffect.generation import SamplingParams
-from bayeseffect.pipeline import plan_run, sample_run
-from bayeseffect.runs import DATASET, MANIFEST
-from bayeseffect.simulate import simulate
-from bayeseffect.validation import MAX_SEED
+from bayeseffect.sampling.run_dir import DATASET, MANIFEST
+from bayeseffect.sampling.types import SamplingParams
+from bayeseffect.stats.simulate import simulate
+from bayeseffect.workflow import sample as pipeline
+from bayeseffect.workflow.sample import plan_run, sample_run
 
 
 @pytest.fixture(autouse=True)
@@ -238,8 +238,8 @@ def test_the_report_prints_markup_like_names_as_they_are(bracket_run):
 
 
 def test_progress_descriptions_print_arm_names_as_they_are(tmp_path):
-    from bayeseffect.promptsets.logic import generate_logic
-    from bayeseffect.sampling import sample_responses
+    from bayeseffect.sampling.loop import sample_responses
+    from bayeseffect.variables.logic.prompts import generate_logic
 
     console = Console(file=io.StringIO(), force_terminal=True, width=200)
     sample_responses(generate_logic(2, seed=0), arms=("arm[/]x",), replicates=1, seed=0,

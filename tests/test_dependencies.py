@@ -54,7 +54,7 @@ def test_every_imported_package_is_declared():
     for module, files in sorted(_imports(ROOT / "bayeseffect").items()):
         names = {_name(d) for d in distributions.get(module, [module])}
         # The LLM layer may use the llm extra; everything else only core dependencies.
-        allowed = core | llm if all(f.startswith("bayeseffect/llm/") for f in files) else core
+        allowed = core | llm if all(f.startswith("bayeseffect/engines/") for f in files) else core
         if not names & allowed:
             missing.append(f"{module} ({', '.join(sorted(files))})")
     assert missing == [], "imported but not declared: " + "; ".join(missing)

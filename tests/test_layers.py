@@ -9,8 +9,9 @@ def test_stats_and_report_import_no_llm_code():
         "import sys\n"
         "import bayeseffect.stats.fit, bayeseffect.stats.estimands, bayeseffect.stats.crosschecks\n"
         "import bayeseffect.report.summary, bayeseffect.report.plots, bayeseffect.report.render\n"
-        "import bayeseffect.dataset, bayeseffect.simulate\n"
-        "bad = [m for m in sys.modules if m.startswith(('llama_cpp', 'bayeseffect.llm', 'gguf'))]\n"
+        "import bayeseffect.data.dataset, bayeseffect.stats.simulate\n"
+        "bad = [m for m in sys.modules"
+        " if m.startswith(('llama_cpp', 'bayeseffect.engines', 'gguf'))]\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

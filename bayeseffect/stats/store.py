@@ -4,14 +4,14 @@ from pathlib import Path
 
 import xarray as xr
 
-from bayeseffect.os_errors import replace_atomically
+from bayeseffect.common.os_errors import replace_atomically
 
 
 def save_fit(tree: xr.DataTree, path: Path) -> None:
     """Write the fit through a temporary file and a rename: never half-written.
 
     A failed write (a full disk, Ctrl-C) leaves no temporary file and the previous
-    posterior as it was (:func:`~bayeseffect.os_errors.replace_atomically`).
+    posterior as it was (:func:`~bayeseffect.common.os_errors.replace_atomically`).
 
     Raises
     ------

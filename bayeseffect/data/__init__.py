@@ -1,0 +1,1 @@
+"""The dataset contract and the dataset built from a run's journal."""

@@ -1,1 +1,0 @@
-"""The LLM layer: GGUF models through llama-cpp-python; only the sampling step uses it."""

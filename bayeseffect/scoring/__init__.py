@@ -1,1 +1,0 @@
-"""Scorers: pure functions from a response's text (and its item) to outcome values."""

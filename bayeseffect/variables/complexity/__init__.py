@@ -1,0 +1,1 @@
+"""The `complexity` variable: its prompt generator (prompts), scorer (scoring) and definition."""

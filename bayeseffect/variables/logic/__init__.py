@@ -1,0 +1,1 @@
+"""The `logic` variable: its prompt generator (prompts), scorer (scoring) and definition."""

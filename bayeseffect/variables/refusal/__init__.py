@@ -1,0 +1,1 @@
+"""The `refusal` variable: its prompt generator (prompts), scorer (scoring) and definition."""

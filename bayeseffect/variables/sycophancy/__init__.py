@@ -1,0 +1,1 @@
+"""The `sycophancy` variable: its prompt generator (prompts), scorer (scoring) and definition."""

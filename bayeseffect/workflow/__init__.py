@@ -1,0 +1,1 @@
+"""The steps a user runs: sample, fit, report, plan, study."""

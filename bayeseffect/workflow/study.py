@@ -1,0 +1,238 @@
+"""``--variable all``: sample every variable's prompt set once, fit, and report one table.
+
+Each variable keeps its own run directory (resumable on its own); the study adds one row
+per fitted outcome -- each variable's primary outcome, and verbosity
+(``n_completion_tokens``) measured on the same responses -- in their natural units.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from bayeseffect.pairs.catalog import ResolvedArm
+from bayeseffect.sampling.run_dir import fingerprint, write_atomic
+from bayeseffect.sampling.types import Generator, SamplingParams
+from bayeseffect.variables import get_variable, variable_names
+
+#: The outcome every run also fits: response length in tokens (verbosity).
+VERBOSITY_OUTCOME = "n_completion_tokens"
+#: Bias expression, drawn together in one forest plot: (variable, outcome, factor).
+#: ``ambiguous_bias`` is not social_bias's primary outcome, so the study fits it too.
+BIAS_FOREST = (("social_bias", "ambiguous_bias", "dimension"),
+               ("political_stance", "position", "axis"))
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One fitted outcome of a study.
+
+    Attributes
+    ----------
+    variable, outcome, kind
+        What was measured and its likelihood family.
+    run_dir
+        The run it comes from.
+    mean, hdi_low, hdi_high, p_positive, verdict
+        The sample ATE's summary, in the outcome's units.
+    ratio
+        Ratio of means instruct / base (count outcomes), else NaN.
+    passed
+        Whether the fit passed its convergence gates.
+    """
+
+    variable: str
+    outcome: str
+    kind: str
+    run_dir: str
+    mean: float
+    hdi_low: float
+    hdi_high: float
+    p_positive: float
+    verdict: str
+    ratio: float
+    passed: bool
+
+
+def sample_all(
+    *,
+    pair: str | None = None,
+    base: Path | None = None,
+    instruct: Path | None = None,
+    prompts: int = 40,
+    replicates: int = 4,
+    seed: int = 0,
+    params: SamplingParams | None = None,
+    own_max_tokens: bool = True,
+    runs_root: Path = Path("runs"),
+    fit: bool = True,
+    draws: int | None = None,
+    tune: int = 500,
+    chains: int = 4,
+    console: Console | None = None,
+    servers: dict[str, str] | None = None,
+    concurrency: int = 4,
+    cache: Path | None = None,
+    open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
+) -> tuple[list[Path], list[StudyRow], Path | None]:
+    """Sample every registered variable, then fit and tabulate their effects.
+
+    Parameters
+    ----------
+    pair, base, instruct
+        The model pair, as for :func:`bayeseffect.workflow.sample.sample_run`.
+    prompts, replicates, seed, params
+        Per-variable run settings: each variable gets ``prompts`` prompts, or all its
+        prompt set holds when that is fewer.
+    own_max_tokens
+        Give each variable its own token limit (:attr:`OutcomeVariable.max_tokens`)
+        instead of ``params.max_tokens``.
+    runs_root
+        Parent folder of the run directories and of the study summary.
+    fit
+        Fit and tabulate after sampling.
+    draws, tune, chains
+        Sampler settings of each fit (``draws``: each outcome kind's default when omitted).
+    console
+        Where progress and the table go.
+    servers, concurrency
+        OpenAI-compatible servers per arm and requests in flight (the ``openai`` backend).
+    cache
+        The response cache file, or ``None``.
+    open_generator
+        A custom generator factory (tests); llama-cpp-python when omitted.
+
+    Returns
+    -------
+    tuple
+        The run directories, the table rows (empty without ``fit``), and the study summary
+        file (``None`` without ``fit``).
+    """
+    from bayeseffect.workflow.sample import fit_run, report_run, sample_run
+
+    params = params or SamplingParams()
+    run_dirs = []
+    for name in variable_names():
+        variable = get_variable(name)
+        own = replace(params, max_tokens=variable.max_tokens) if own_max_tokens else params
+        n = min(prompts, variable.max_prompts or prompts)
+        run_dirs.append(sample_run(name, pair=pair, base=base, instruct=instruct, prompts=n,
+                                   replicates=replicates, seed=seed, params=own,
+                                   runs_root=runs_root, console=console, servers=servers,
+                                   concurrency=concurrency, cache=cache,
+                                   open_generator=open_generator))
+    if not fit:
+        return run_dirs, [], None
+    rows = []
+    extra = {variable: outcome for variable, outcome, _ in BIAS_FOREST}
+    for name, run_dir in zip(variable_names(), run_dirs, strict=True):
+        primary = get_variable(name).primary_outcome
+        outcomes = [None, *([extra[name]] if extra.get(name, primary) != primary else []),
+                    VERBOSITY_OUTCOME]
+        for outcome in outcomes:
+            if console is not None:
+                console.rule(escape(f"{run_dir.name}: {outcome or 'primary outcome'}"))
+            summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
+                              seed=seed, console=console)
+            report = report_run(run_dir, outcome=outcome)
+            rows.append(_row(report, run_dir, passed=bool(summary["passed"])))
+    study_file = runs_root / f"all-{fingerprint({'runs': [str(d) for d in run_dirs]})[:10]}.json"
+    cross = [r for r in run_dirs if _cross_family(r)]
+    payload: dict[str, Any] = {"runs": [str(d) for d in run_dirs],
+                               "rows": [asdict(r) for r in rows],
+                               "cross_family": bool(cross)}
+    forest = plot_bias_forest(dict(zip(variable_names(), run_dirs, strict=True)),
+                              study_file.with_suffix(".bias_forest.png"),
+                              cross_family=bool(cross))
+    payload["bias_forest"] = str(forest) if forest else ""
+    write_atomic(study_file, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    if console is not None:
+        render_study(rows, console=console, cross_family=bool(cross))
+        console.print(escape(f"Study summary: {study_file}"
+                             + (f"; bias by dimension and axis: {forest}" if forest else "")))
+    return run_dirs, rows, study_file
+
+
+def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: bool
+                     ) -> Path | None:
+    """Draw social bias by dimension and political position by axis in one forest plot.
+
+    Parameters
+    ----------
+    run_dirs
+        Variable name -> its fitted run directory.
+    path
+        PNG file to write.
+    cross_family
+        Whether any run compares models of different families (shown in red).
+
+    Returns
+    -------
+    Path or None
+        ``path``, or ``None`` when none of :data:`BIAS_FOREST`'s outcomes was fitted.
+    """
+    from bayeseffect.report.plots import plot_effects_forest
+    from bayeseffect.sampling.run_dir import outcome_files
+    from bayeseffect.stats.store import load_fit
+
+    panels = {}
+    for variable, outcome, factor in BIAS_FOREST:
+        if variable not in run_dirs:
+            continue
+        run_dir = run_dirs[variable]
+        posterior = outcome_files(run_dir, outcome,
+                                  primary=get_variable(variable).primary_outcome)[0]
+        if not posterior.exists():
+            continue
+        effects = load_fit(posterior)["effects"].to_dataset()
+        if f"effect_by_{factor}" in effects:
+            panels[f"{variable}\n{outcome}"] = effects[f"effect_by_{factor}"]
+    if not panels:
+        return None
+    return plot_effects_forest(
+        panels, path, title="Bias expression: effect of instruction tuning (instruct - base) "
+                            "per dimension and axis, each in its outcome's units",
+        warning="CROSS-FAMILY PAIR: not the effect of instruction tuning alone"
+        if cross_family else "")
+
+
+def _cross_family(run_dir: Path) -> bool:
+    from bayeseffect.sampling.run_dir import read_manifest
+
+    return bool(read_manifest(run_dir)["pair_check"]["cross_family"])
+
+
+def _row(report: dict[str, Any], run_dir: Path, *, passed: bool) -> StudyRow:
+    effect = report["sample_ate"]
+    return StudyRow(variable=str(report["variable"]), outcome=str(report["outcome"]),
+                    kind=str(report["kind"]), run_dir=str(run_dir), mean=effect["mean"],
+                    hdi_low=effect["hdi_low"], hdi_high=effect["hdi_high"],
+                    p_positive=effect["p_positive"], verdict=effect["verdict"],
+                    ratio=report.get("ratio", {}).get("mean", float("nan")), passed=passed)
+
+
+def render_study(rows: list[StudyRow], *, console: Console, cross_family: bool) -> None:
+    """Print one table of every variable's total effect, in each outcome's own units."""
+    if cross_family:
+        console.print(Panel("CROSS-FAMILY PAIR: these models differ in more than instruction "
+                            "tuning; no row below is the effect of instruction tuning alone.",
+                            title="WARNING", style="bold red"))
+    table = Table(title="Total effect of instruction tuning, every variable (sample ATE, "
+                        "instruct - base)" + (" (CROSS-FAMILY)" if cross_family else ""))
+    for column in ("variable", "outcome", "kind", "effect", "interval", "P(> 0)",
+                   "ratio", "verdict", "gates"):
+        table.add_column(column, justify="left" if column in ("variable", "outcome", "kind",
+                                                              "verdict", "gates") else "right")
+    for r in rows:
+        table.add_row(escape(r.variable), escape(r.outcome), r.kind, f"{r.mean:+.3f}",
+                      f"[{r.hdi_low:+.3f}, {r.hdi_high:+.3f}]", f"{r.p_positive:.3f}",
+                      "" if r.ratio != r.ratio else f"{r.ratio:.2f}x",
+                      r.verdict if r.passed else "not a result", "pass" if r.passed
+                      else "[bold red]FAILED[/]")
+    console.print(table)
