@@ -191,7 +191,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
 def _fit_and_report(run_dir: Path, *, seed: int, console: Console, outcome: str | None = None,
                     draws: int | None = None, tune: int = 500, chains: int = 4,
                     hdi_prob: float = 0.94, parameterization: str = "auto") -> None:
-    from bayeseffect.workflow.sample import fit_run, report_run
+    from bayeseffect.workflow.fit import fit_run
+    from bayeseffect.workflow.report import report_run
 
     summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
                       seed=seed, parameterization=parameterization, console=console)
@@ -237,7 +238,7 @@ def fit(run_dir: Path, outcome: str | None, draws: int | None, tune: int, chains
         _fit_and_report(run_dir, seed=seed, console=console, outcome=outcome, draws=draws,
                         tune=tune, chains=chains, parameterization=parameterization)
         return
-    from bayeseffect.workflow.sample import fit_run
+    from bayeseffect.workflow.fit import fit_run
 
     summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains, seed=seed,
                       parameterization=parameterization, console=console)
@@ -267,7 +268,7 @@ def report(run_dir: Path, outcome: str | None, hdi_prob: float, rope: float | No
     practically zero, undecided), the effect by factor level, frequentist cross-checks
     (paired t, cluster bootstrap, clustered McNemar) and the convergence gates.
     """
-    from bayeseffect.workflow.sample import report_run
+    from bayeseffect.workflow.report import report_run
 
     result = report_run(run_dir, outcome=outcome, hdi_prob=hdi_prob, rope=rope, by=by,
                         console=_console())
@@ -311,7 +312,7 @@ def plan(pilot: Path | None, effect: float | None, kind: str, prompts: str, repl
     with the effect and variance components of a pilot run (or assumptions), and prices
     each design with the pilot's measured seconds per response on this machine.
     """
-    from bayeseffect.workflow.sample import plan_run
+    from bayeseffect.workflow.plan import plan_run
 
     plan_run(pilot=pilot, effect=effect, kind=kind, prompts=_int_list(prompts),
              replicates=_int_list(replicates), target_width=target_width, hdi_prob=hdi_prob,

@@ -25,7 +25,8 @@ from bayeseffect.sampling.run_dir import DATASET, MANIFEST
 from bayeseffect.sampling.types import SamplingParams
 from bayeseffect.stats.simulate import simulate
 from bayeseffect.workflow import sample as pipeline
-from bayeseffect.workflow.sample import plan_run, sample_run
+from bayeseffect.workflow.plan import plan_run
+from bayeseffect.workflow.sample import sample_run
 
 
 @pytest.fixture(autouse=True)

@@ -202,3 +202,14 @@ def require_both_arms(design: Design, *, minimum: int = MIN_PROMPTS_IN_BOTH_ARMS
             f"{minimum} prompts; the base arm has them on {base} prompt(s), the instruct arm "
             f"on {instruct}, both on {both} -- resume sampling (run the same `bayeseffect "
             "sample` command again)")
+
+
+#: Most levels a prompt factor may have to get effects by level: more are item metadata
+#: (a fact, the answer a user asserted), not a moderator anyone reads level by level.
+MAX_MODERATOR_LEVELS = 20
+
+
+def moderators(design: Design) -> tuple[str, ...]:
+    """Prompt factors whose levels get their own effects (at most ``MAX_MODERATOR_LEVELS``)."""
+    return tuple(name for name, values in design.factors.items()
+                 if len(set(values.tolist())) <= MAX_MODERATOR_LEVELS)

@@ -114,7 +114,9 @@ def sample_all(
         The run directories, the table rows (empty without ``fit``), and the study summary
         file (``None`` without ``fit``).
     """
-    from bayeseffect.workflow.sample import fit_run, report_run, sample_run
+    from bayeseffect.workflow.fit import fit_run
+    from bayeseffect.workflow.report import report_run
+    from bayeseffect.workflow.sample import sample_run
 
     params = params or SamplingParams()
     run_dirs = []

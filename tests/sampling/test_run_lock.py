@@ -12,7 +12,8 @@ from conftest import FakeFactory
 
 from bayeseffect.sampling.journal import read_journal
 from bayeseffect.sampling.run_lock import RunLockedError, run_lock
-from bayeseffect.workflow.sample import fit_run, sample_run
+from bayeseffect.workflow.fit import fit_run
+from bayeseffect.workflow.sample import sample_run
 
 FAKE_CLI = Path(__file__).parents[1] / "fake_cli.py"
 HOLD = """

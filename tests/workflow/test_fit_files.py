@@ -20,8 +20,11 @@ from bayeseffect.errors import BayesEffectError
 from bayeseffect.sampling.run_dir import MANIFEST
 from bayeseffect.sampling.types import SamplingParams
 from bayeseffect.stats.simulate import simulate
+from bayeseffect.workflow.fit import fit_run
 from bayeseffect.workflow.fit_files import dataset_sha256, staged_folder
-from bayeseffect.workflow.sample import fit_run, plan_run, report_run, sample_run
+from bayeseffect.workflow.plan import plan_run
+from bayeseffect.workflow.report import report_run
+from bayeseffect.workflow.sample import sample_run
 
 QUICK = {"draws": 200, "tune": 200, "chains": 2}
 

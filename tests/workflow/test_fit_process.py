@@ -12,7 +12,7 @@ import bayeseffect
 from bayeseffect.data.dataset import save_dataset
 from bayeseffect.sampling.run_dir import MANIFEST
 from bayeseffect.stats.simulate import simulate
-from bayeseffect.workflow.sample import fit_run
+from bayeseffect.workflow.fit import fit_run
 
 
 def _simulated_run(run: Path, *, n_prompts: int, replicates: int, seed: int = 2) -> Path:

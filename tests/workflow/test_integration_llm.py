@@ -7,7 +7,9 @@ import pytest
 from bayeseffect.data.dataset import load_dataset
 from bayeseffect.sampling.journal import read_journal
 from bayeseffect.sampling.types import SamplingParams
-from bayeseffect.workflow.sample import fit_run, report_run, sample_run
+from bayeseffect.workflow.fit import fit_run
+from bayeseffect.workflow.report import report_run
+from bayeseffect.workflow.sample import sample_run
 
 pytestmark = pytest.mark.llm
 # Batches of 2 prompts x 2 replicates: a response depends on its whole batch (batched

@@ -9,7 +9,9 @@ from rich.console import Console
 from bayeseffect.data.dataset import load_dataset
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.variables import get_variable, variable_names
-from bayeseffect.workflow.sample import fit_run, report_run, sample_run
+from bayeseffect.workflow.fit import fit_run
+from bayeseffect.workflow.report import report_run
+from bayeseffect.workflow.sample import sample_run
 from bayeseffect.workflow.study import StudyRow, render_study, sample_all
 
 
