@@ -221,7 +221,7 @@ def test_report_prints_its_paths_literally(bracket_run):
 
 
 def test_the_report_prints_markup_like_names_as_they_are(bracket_run):
-    from bayeseffect.report.render import render_report
+    from bayeseffect.report.terminal import render_report
 
     run_dir, _ = bracket_run
     report = json.loads((run_dir / "report" / "summary.json").read_text())

@@ -51,14 +51,14 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     dict
         The report, as written to ``summary.json``.
     """
+    from bayeseffect.report.contents import build_report
     from bayeseffect.report.plots import (
         plot_by_factor,
         plot_prior_effect,
         plot_prompt_ppc,
         plot_total_effect,
     )
-    from bayeseffect.report.render import render_report
-    from bayeseffect.report.summary import build_report
+    from bayeseffect.report.terminal import render_report
     from bayeseffect.stats.design import design_from_dataset, fittable_outcomes, outcome_kind
     from bayeseffect.variables.registry import default_rope
     from bayeseffect.workflow.fit_files import load_posterior, require_writable, staged_folder

@@ -24,7 +24,7 @@ def render_report(report: dict[str, Any], *, console: Console) -> None:
     Parameters
     ----------
     report
-        A report from :func:`bayeseffect.report.summary.build_report`.
+        A report from :func:`bayeseffect.report.contents.build_report`.
     console
         Where to print.
     """
