@@ -221,16 +221,19 @@ def test_report_prints_its_paths_literally(bracket_run):
 
 
 def test_the_report_prints_markup_like_names_as_they_are(bracket_run):
-    from bayeseffect.report.render import render_report
+    from dataclasses import replace
+
+    from bayeseffect.report.terminal import print_report
+    from bayeseffect.workflow.report import compute_report
 
     run_dir, _ = bracket_run
-    report = json.loads((run_dir / "report" / "summary.json").read_text())
-    report.update(variable="var[/]x", outcome="out[red]come", cross_family=True,
-                  cross_family_warning="CROSS-FAMILY PAIR: gemma[/]3 vs [bold]llama",
-                  estimand="E[y[/]]", sample_vs_population="[red]note")
-    report["provenance"]["prompt_set"] = "set[/]name"
+    report = compute_report(run_dir)
+    report = replace(report, variable="var[/]x", outcome="out[red]come", cross_family=True,
+                     cross_family_warning="CROSS-FAMILY PAIR: gemma[/]3 vs [bold]llama",
+                     estimand="E[y[/]]", sample_vs_population="[red]note",
+                     provenance={**report.provenance, "prompt_set": "set[/]name"})
     console = Console(record=True, width=300)
-    render_report(report, console=console)
+    print_report(report, console=console)
     text = console.export_text()
     for literal in ("var[/]x", "E[out[red]come] instruct - base", "mean out[red]come",
                     "gemma[/]3 vs [bold]llama", "Estimand: E[y[/]]", "[red]note",

@@ -14,11 +14,33 @@ from bayeseffect.pairs.gguf_header import GGUFArray, GGUFHeader, read_gguf_heade
 
 #: Relative difference in parameter count above which two models count as different sizes.
 SIZE_TOLERANCE = 0.02
-CROSS_FAMILY_WARNING = (
-    "CROSS-FAMILY PAIR: the base and instruct models differ in {reasons}. This contrast "
-    "confounds instruction tuning with pretraining, architecture and size; it is NOT the "
-    "effect of instruction tuning. Use a matched pair (e.g. gemma-3-270m vs gemma-3-270m-it)."
-)
+
+#: Appended to the title of every table of a cross-family run (the warning is printed above).
+CROSS_FAMILY_TAG = " (CROSS-FAMILY)"
+
+
+def cross_family_warning(reasons: str = "") -> str:
+    """Word the warning that every output of a cross-family run carries.
+
+    The one wording: the sample command, the report's table, ``summary.json``, every
+    figure and the study table all print what this returns.
+
+    Parameters
+    ----------
+    reasons
+        The differences found, ``"; "``-joined as in :attr:`PairCheck.reasons` and the
+        dataset's ``cross_family_reasons``; empty where they are not known (a study
+        table or figure that gathers several runs).
+
+    Returns
+    -------
+    str
+        The warning.
+    """
+    differ = reasons or "more than instruction tuning"
+    return (f"CROSS-FAMILY PAIR: the base and instruct models differ in {differ}. This "
+            "contrast confounds instruction tuning with pretraining, architecture and size; "
+            "it is NOT the effect of instruction tuning.")
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,7 @@ class PairCheck:
         """The warning every report of a cross-family run carries; empty when matched."""
         if not self.cross_family:
             return ""
-        return CROSS_FAMILY_WARNING.format(reasons="; ".join(self.reasons))
+        return cross_family_warning("; ".join(self.reasons))
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict (chat templates omitted)."""

@@ -1,5 +1,6 @@
 """ArviZ plots of the total effect and of the effects by factor level, saved as PNG."""
 
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -8,9 +9,17 @@ import xarray as xr
 
 from bayeseffect.stats.decision import DEFAULT_HDI_PROB
 
+#: Characters of the 9-point headline that fit in one inch of figure width (a safe guess).
+_CHARS_PER_INCH = 13
 
-def _suptitle(pc: azp.PlotCollection, text: str, color: str) -> None:
+
+def _suptitle(pc: azp.PlotCollection, title: str, *, warning: str = "") -> None:
+    """Write the headline above the axes: the warning in red, if any, above the title."""
     figure = pc.viz["figure"].item()
+    # The warning is long; wrapped to the figure's width so that none of it is cut off.
+    width = max(40, int(figure.get_figwidth() * _CHARS_PER_INCH))
+    text = f"{textwrap.fill(warning, width)}\n{title}" if warning else title
+    color = "red" if warning else "black"
     lines = text.count("\n") + 1
     # Leave room above the axes titles so the headline never overlaps them.
     figure.set_size_inches(figure.get_figwidth(), figure.get_figheight() + 0.3 * lines)
@@ -31,10 +40,6 @@ def _save(pc: azp.PlotCollection, path: Path) -> None:
         pc.savefig(path, dpi=120)
     finally:
         plt.close(figure)
-
-
-def _headline(title: str, warning: str) -> tuple[str, str]:
-    return (f"{warning}\n{title}", "red") if warning else (title, "black")
 
 
 def plot_total_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str = "",
@@ -64,7 +69,7 @@ def plot_total_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
     pc = azp.plot_dist(fit, group="effects", var_names=["sample_ate", "population_ate"],
                        kind="kde", ci_kind="hdi", ci_prob=hdi_prob, point_estimate="mean",
                        rope=(-rope, rope) if rope > 0 else None, backend="matplotlib")
-    _suptitle(pc, *_headline(title, warning))
+    _suptitle(pc, title, warning=warning)
     _save(pc, path)
     return path
 
@@ -75,7 +80,7 @@ def plot_by_factor(fit: xr.DataTree, path: Path, *, factor: str, title: str,
     pc = azp.plot_forest(fit, group="effects", var_names=[f"effect_by_{factor}", "sample_ate"],
                          combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
                          point_estimate="mean", backend="matplotlib")
-    _suptitle(pc, *_headline(title, warning))
+    _suptitle(pc, title, warning=warning)
     _save(pc, path)
     return path
 
@@ -114,7 +119,7 @@ def plot_effects_forest(panels: dict[str, xr.DataArray], path: Path, *, title: s
     pc = azp.plot_forest(xr.DataTree.from_dict({"effects": data}), group="effects",
                          combined=True, ci_kind="hdi", ci_probs=(0.5, hdi_prob),
                          point_estimate="mean", backend="matplotlib")
-    _suptitle(pc, *_headline(title, warning))
+    _suptitle(pc, title, warning=warning)
     _save(pc, path)
     return path
 
@@ -156,7 +161,7 @@ def plot_prompt_ppc(checks: xr.DataTree, path: Path, *, title: str, warning: str
     for axes in figure.axes:
         axes.set_xlabel(f"per-prompt difference in mean {outcome} (instruct - base)")
         axes.set_ylabel("share of prompts at or below")
-    _suptitle(pc, *_headline(title, warning))
+    _suptitle(pc, title, warning=warning)
     _save(pc, path)
     return path
 
@@ -165,7 +170,7 @@ def plot_prior_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
     """Prior predictive check: the distribution of the ATEs implied by the priors alone."""
     pc = azp.plot_dist(fit, group="prior_effects", var_names=["sample_ate", "population_ate"],
                        kind="kde", point_estimate="mean", backend="matplotlib")
-    _suptitle(pc, *_headline(title, warning))
+    _suptitle(pc, title, warning=warning)
     _save(pc, path)
     return path
 
@@ -173,6 +178,6 @@ def plot_prior_effect(fit: xr.DataTree, path: Path, *, title: str, warning: str 
 def plot_sbc(tree: xr.DataTree, path: Path, *, title: str) -> Path:
     """ECDF-PIT of simulation-based calibration ranks: inside the bands is calibrated."""
     pc = azp.plot_ecdf_pit(tree, group="prior_sbc")
-    _suptitle(pc, title, "black")
+    _suptitle(pc, title)
     _save(pc, path)
     return path

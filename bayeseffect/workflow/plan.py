@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from bayeseffect.common.validation import (
     check_finite,
@@ -61,8 +60,7 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
     dict
         The assumptions, the rows and the recommended design.
     """
-    from rich.table import Table
-
+    from bayeseffect.report.plan import StudyPlan, print_plan
     from bayeseffect.stats.caches import generated_source_in_user_dir
     from bayeseffect.stats.design import KINDS, design_from_dataset
     from bayeseffect.stats.plan import Assumptions, pilot_assumptions, plan_study
@@ -96,29 +94,9 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
                           rope=rope, seconds_per_response=seconds, seed=seed)
     chosen = next((r for r in rows if target_width is not None
                    and r.expected_width <= target_width), None)
+    plan = StudyPlan(assumptions=assumptions, rows=tuple(rows), recommended=chosen,
+                     hdi_prob=hdi_prob, rope=rope, target_width=target_width,
+                     seconds_per_response=seconds, pilot=pilot)
     if console is not None:
-        table = Table(title=f"Study plan ({assumptions.kind} outcome, "
-                      f"{round(hdi_prob * 100)}% intervals)")
-        for column in ("prompts", "replicates", "expected width", f"P(decisive, ROPE ±{rope:g})",
-                       "sampling time"):
-            table.add_column(column, justify="right")
-        for r in rows:
-            time_text = "unknown" if r.cpu_seconds != r.cpu_seconds else \
-                f"{r.cpu_seconds / 60:.1f} min"
-            table.add_row(str(r.prompts), str(r.replicates), f"{r.expected_width:.3f}",
-                          f"{r.p_decisive:.2f}", time_text,
-                          style="bold green" if r is chosen else None)
-        console.print(table)
-        console.print("[dim]" + escape(f"Assumptions (linear-predictor scale): "
-                                       f"{asdict(assumptions)}; sampling cost "
-                                       + (f"{seconds:.3f} s/response measured in {pilot}"
-                                          if seconds else
-                                          "unknown (give --pilot RUN to measure it)")) + ".[/]")
-        if chosen is not None:
-            console.print(f"[bold green]Cheapest design reaching width {target_width}: "
-                          f"{chosen.prompts} prompts x {chosen.replicates} replicates.[/]")
-        if target_width is not None and chosen is None:
-            console.print(f"[yellow]No design in the grid reaches width {target_width}; add "
-                          "larger --prompts values.[/]")
-    return {"assumptions": asdict(assumptions), "rows": [r.to_dict() for r in rows],
-            "recommended": None if chosen is None else chosen.to_dict()}
+        print_plan(plan, console=console)
+    return plan.to_dict()

@@ -1,11 +1,15 @@
-"""Report a fitted run: effects, checks and plots from the posterior and the dataset."""
+"""Report a fitted run in two steps: compute one report object, then render it.
 
-import json
+:func:`compute_report` loads the fit and the dataset and computes a
+:class:`~bayeseffect.report.contents.RunReport`; :func:`report_run` renders it: figures and
+``summary.json`` into the report folder (all or nothing), the table in the terminal.
+"""
+
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from bayeseffect.common.validation import (
     check_nonnegative,
@@ -18,8 +22,10 @@ from bayeseffect.sampling.run_dir import (
     outcome_files,
     read_manifest,
     require_run_dir,
-    write_atomic,
 )
+
+if TYPE_CHECKING:
+    from bayeseffect.report.contents import RunReport
 
 
 def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0.94,
@@ -51,17 +57,41 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     dict
         The report, as written to ``summary.json``.
     """
-    from bayeseffect.report.plots import (
-        plot_by_factor,
-        plot_prior_effect,
-        plot_prompt_ppc,
-        plot_total_effect,
-    )
-    from bayeseffect.report.render import render_report
-    from bayeseffect.report.summary import build_report
+    from bayeseffect.report.json_summary import SUMMARY_JSON
+    from bayeseffect.report.terminal import print_report, print_written
+
+    report, folder = _compute(run_dir, outcome=outcome, hdi_prob=hdi_prob, rope=rope, by=by)
+    summary = _write_files(report, folder, run_dir=run_dir)
+    if console is not None:
+        print_report(report, console=console)
+        print_written(plots=summary["plots"], summary=folder / SUMMARY_JSON, console=console)
+    return summary
+
+
+def compute_report(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0.94,
+                   rope: float | None = None, by: str | None = None) -> "RunReport":
+    """Compute a fitted outcome's report from its fit and its dataset, without rendering it.
+
+    Parameters
+    ----------
+    run_dir, outcome, hdi_prob, rope, by
+        As for :func:`report_run`.
+
+    Returns
+    -------
+    RunReport
+        Estimates, checks, diagnostics, provenance and the draws the figures show.
+    """
+    return _compute(run_dir, outcome=outcome, hdi_prob=hdi_prob, rope=rope, by=by)[0]
+
+
+def _compute(run_dir: Path, *, outcome: str | None, hdi_prob: float, rope: float | None,
+             by: str | None) -> tuple["RunReport", Path]:
+    """Load the fit and the dataset, resolve the options, compute; also the report folder."""
+    from bayeseffect.report.contents import build_run_report
     from bayeseffect.stats.design import design_from_dataset, fittable_outcomes, outcome_kind
     from bayeseffect.variables.registry import default_rope
-    from bayeseffect.workflow.fit_files import load_posterior, require_writable, staged_folder
+    from bayeseffect.workflow.fit_files import load_posterior
 
     check_probability_mass(hdi_prob, option="--hdi-prob")
     if rope is not None:
@@ -86,54 +116,43 @@ def report_run(run_dir: Path, *, outcome: str | None = None, hdi_prob: float = 0
     if "effects" not in fit.children:
         raise BayesEffectError(f"{posterior_file} was written by an older bayeseffect; "
                                f"refit it with `bayeseffect fit {run_dir}`")
+    by = _factor(by, factors=str(ds.attrs.get("factors", "")),
+                 effects=[str(name) for name in fit["effects"].data_vars])
+    if rope is None:
+        rope = kinds[outcome][1] if "outcome_kinds" in ds.attrs else \
+            default_rope(str(ds.attrs["variable"]))
+    report = build_run_report(ds, fit, design=design_from_dataset(ds, outcome=outcome),
+                              hdi_prob=hdi_prob, rope=rope, by=by)
+    return report, report_dir
+
+
+def _factor(by: str | None, *, factors: str, effects: list[str]) -> str:
+    """Return the factor to report by: ``by`` if the fit has its effects, else raise."""
     if by is None:
         # The prompt set's leading factor is its main moderator (depth, condition, axis...).
-        leading = [f for f in str(ds.attrs.get("factors", "")).split(",")
-                   if f and f"effect_by_{f}" in fit["effects"]]
-        by = leading[0] if leading else "family"
-    if f"effect_by_{by}" not in fit["effects"]:
-        import difflib
-
-        known = [str(name).removeprefix("effect_by_") for name in fit["effects"].data_vars
-                 if str(name).startswith("effect_by_")]
+        leading = [f for f in factors.split(",") if f and f"effect_by_{f}" in effects]
+        return leading[0] if leading else "family"
+    if f"effect_by_{by}" not in effects:
+        known = [name.removeprefix("effect_by_") for name in effects
+                 if name.startswith("effect_by_")]
         close = difflib.get_close_matches(by, known, n=1)
         raise BayesEffectError(f"unknown factor {by!r} for --by"
                                + (f"; did you mean {close[0]}?" if close else "")
                                + f" (factors: {', '.join(known)})")
-    if rope is None:
-        rope = kinds[outcome][1] if "outcome_kinds" in ds.attrs else \
-            default_rope(str(ds.attrs["variable"]))
-    design = design_from_dataset(ds, outcome=outcome)
-    report = build_report(ds, fit, design=design, hdi_prob=hdi_prob, rope=rope, by=by)
-    from bayeseffect.stats.predictive import prompt_differences
+    return by
 
-    checks = prompt_differences(design, fit["posterior"].to_dataset())
-    warning = "CROSS-FAMILY PAIR: not the effect of instruction tuning alone" \
-        if report["cross_family"] else ""
-    label = f"{ds.attrs['variable']}: E[{outcome} | instruct] - E[{outcome} | base]"
-    names = ["total_effect", f"effect_by_{by}",
-             *(["prior_predictive"] if "prior_effects" in fit.children else []),
-             "posterior_predictive"]
-    plots = {name: report_dir / f"{name}.png" for name in names}
-    require_writable(report_dir.parent if report_dir.parent.exists() else run_dir)
+
+def _write_files(report: "RunReport", folder: Path, *, run_dir: Path) -> dict[str, Any]:
+    """Render the report's files into ``folder``: the figures, then ``summary.json``.
+
+    Every file renderer reads only the report; an HTML page would be one more line here.
+    """
+    from bayeseffect.report.figures import draw_figures, figure_files
+    from bayeseffect.report.json_summary import write_summary
+    from bayeseffect.workflow.fit_files import require_writable, staged_folder
+
+    require_writable(folder.parent if folder.parent.exists() else run_dir)
     # All or nothing: a plot that fails leaves the previous report as it was.
-    with staged_folder(report_dir) as stage:
-        plot_total_effect(fit, stage / "total_effect.png", title=label, warning=warning,
-                          hdi_prob=hdi_prob, rope=rope)
-        plot_by_factor(fit, stage / f"effect_by_{by}.png", factor=by,
-                       title=f"{label}, by {by}", warning=warning, hdi_prob=hdi_prob)
-        if "prior_predictive" in plots:
-            plot_prior_effect(fit, stage / "prior_predictive.png", warning=warning,
-                              title=f"prior predictive: effects the priors allow ({label})")
-        plot_prompt_ppc(checks, stage / "posterior_predictive.png", warning=warning,
-                        outcome=outcome,
-                        title=f"per-prompt difference in mean {outcome}: observed (black) "
-                              "vs replicated")
-        report["plots"] = {name: str(path) for name, path in plots.items()}
-        write_atomic(stage / "summary.json",
-                     (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
-    if console is not None:
-        render_report(report, console=console)
-        console.print(escape("Plots: " + ", ".join(str(p) for p in plots.values())
-                             + f"; JSON: {report_dir / 'summary.json'}"))
-    return report
+    with staged_folder(folder) as stage:
+        draw_figures(report, stage)
+        return write_summary(report, stage, plots=figure_files(report, folder))

@@ -7,16 +7,16 @@ per fitted outcome -- each variable's primary outcome, and verbosity
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
 
 from bayeseffect.pairs.catalog import ResolvedArm
+from bayeseffect.report.study import StudyRow, plot_bias_forest, render_study, study_row
 from bayeseffect.sampling.run_dir import fingerprint, write_atomic
 from bayeseffect.sampling.types import Generator, SamplingParams
 from bayeseffect.variables import get_variable, variable_names
@@ -27,37 +27,6 @@ VERBOSITY_OUTCOME = "n_completion_tokens"
 #: ``ambiguous_bias`` is not social_bias's primary outcome, so the study fits it too.
 BIAS_FOREST = (("social_bias", "ambiguous_bias", "dimension"),
                ("political_stance", "position", "axis"))
-
-
-@dataclass(frozen=True)
-class StudyRow:
-    """One fitted outcome of a study.
-
-    Attributes
-    ----------
-    variable, outcome, kind
-        What was measured and its likelihood family.
-    run_dir
-        The run it comes from.
-    mean, hdi_low, hdi_high, p_positive, verdict
-        The sample ATE's summary, in the outcome's units.
-    ratio
-        Ratio of means instruct / base (count outcomes), else NaN.
-    passed
-        Whether the fit passed its convergence gates.
-    """
-
-    variable: str
-    outcome: str
-    kind: str
-    run_dir: str
-    mean: float
-    hdi_low: float
-    hdi_high: float
-    p_positive: float
-    verdict: str
-    ratio: float
-    passed: bool
 
 
 def sample_all(
@@ -143,13 +112,13 @@ def sample_all(
             summary = fit_run(run_dir, outcome=outcome, draws=draws, tune=tune, chains=chains,
                               seed=seed, console=console)
             report = report_run(run_dir, outcome=outcome)
-            rows.append(_row(report, run_dir, passed=bool(summary["passed"])))
+            rows.append(study_row(report, run_dir, passed=bool(summary["passed"])))
     study_file = runs_root / f"all-{fingerprint({'runs': [str(d) for d in run_dirs]})[:10]}.json"
     cross = [r for r in run_dirs if _cross_family(r)]
     payload: dict[str, Any] = {"runs": [str(d) for d in run_dirs],
                                "rows": [asdict(r) for r in rows],
                                "cross_family": bool(cross)}
-    forest = plot_bias_forest(dict(zip(variable_names(), run_dirs, strict=True)),
+    forest = plot_bias_forest(bias_panels(dict(zip(variable_names(), run_dirs, strict=True))),
                               study_file.with_suffix(".bias_forest.png"),
                               cross_family=bool(cross))
     payload["bias_forest"] = str(forest) if forest else ""
@@ -161,25 +130,20 @@ def sample_all(
     return run_dirs, rows, study_file
 
 
-def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: bool
-                     ) -> Path | None:
-    """Draw social bias by dimension and political position by axis in one forest plot.
+def bias_panels(run_dirs: dict[str, Path]) -> dict[str, xr.DataArray]:
+    """Read the effects by level of :data:`BIAS_FOREST`'s outcomes, for one forest plot.
 
     Parameters
     ----------
     run_dirs
         Variable name -> its fitted run directory.
-    path
-        PNG file to write.
-    cross_family
-        Whether any run compares models of different families (shown in red).
 
     Returns
     -------
-    Path or None
-        ``path``, or ``None`` when none of :data:`BIAS_FOREST`'s outcomes was fitted.
+    dict
+        Label (variable and outcome) -> effect draws on ``(chain, draw, <factor>)``, for
+        each outcome of :data:`BIAS_FOREST` that was fitted; empty when none was.
     """
-    from bayeseffect.report.plots import plot_effects_forest
     from bayeseffect.sampling.run_dir import outcome_files
     from bayeseffect.stats.store import load_fit
 
@@ -195,46 +159,10 @@ def plot_bias_forest(run_dirs: dict[str, Path], path: Path, *, cross_family: boo
         effects = load_fit(posterior)["effects"].to_dataset()
         if f"effect_by_{factor}" in effects:
             panels[f"{variable}\n{outcome}"] = effects[f"effect_by_{factor}"]
-    if not panels:
-        return None
-    return plot_effects_forest(
-        panels, path, title="Bias expression: effect of instruction tuning (instruct - base) "
-                            "per dimension and axis, each in its outcome's units",
-        warning="CROSS-FAMILY PAIR: not the effect of instruction tuning alone"
-        if cross_family else "")
+    return panels
 
 
 def _cross_family(run_dir: Path) -> bool:
     from bayeseffect.sampling.run_dir import read_manifest
 
     return bool(read_manifest(run_dir)["pair_check"]["cross_family"])
-
-
-def _row(report: dict[str, Any], run_dir: Path, *, passed: bool) -> StudyRow:
-    effect = report["sample_ate"]
-    return StudyRow(variable=str(report["variable"]), outcome=str(report["outcome"]),
-                    kind=str(report["kind"]), run_dir=str(run_dir), mean=effect["mean"],
-                    hdi_low=effect["hdi_low"], hdi_high=effect["hdi_high"],
-                    p_positive=effect["p_positive"], verdict=effect["verdict"],
-                    ratio=report.get("ratio", {}).get("mean", float("nan")), passed=passed)
-
-
-def render_study(rows: list[StudyRow], *, console: Console, cross_family: bool) -> None:
-    """Print one table of every variable's total effect, in each outcome's own units."""
-    if cross_family:
-        console.print(Panel("CROSS-FAMILY PAIR: these models differ in more than instruction "
-                            "tuning; no row below is the effect of instruction tuning alone.",
-                            title="WARNING", style="bold red"))
-    table = Table(title="Total effect of instruction tuning, every variable (sample ATE, "
-                        "instruct - base)" + (" (CROSS-FAMILY)" if cross_family else ""))
-    for column in ("variable", "outcome", "kind", "effect", "interval", "P(> 0)",
-                   "ratio", "verdict", "gates"):
-        table.add_column(column, justify="left" if column in ("variable", "outcome", "kind",
-                                                              "verdict", "gates") else "right")
-    for r in rows:
-        table.add_row(escape(r.variable), escape(r.outcome), r.kind, f"{r.mean:+.3f}",
-                      f"[{r.hdi_low:+.3f}, {r.hdi_high:+.3f}]", f"{r.p_positive:.3f}",
-                      "" if r.ratio != r.ratio else f"{r.ratio:.2f}x",
-                      r.verdict if r.passed else "not a result", "pass" if r.passed
-                      else "[bold red]FAILED[/]")
-    console.print(table)

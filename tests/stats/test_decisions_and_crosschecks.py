@@ -48,7 +48,7 @@ def test_clustered_mcnemar_detects_a_shift_and_not_noise():
 
 
 def test_agreement_note_only_when_widths_differ_a_lot():
-    from bayeseffect.report.summary import agreement_note
+    from bayeseffect.report.contents import agreement_note
 
     assert agreement_note(0.10, 0.11) == ""
     assert "0.44 times as wide" in agreement_note(0.044, 0.10)

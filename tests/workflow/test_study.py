@@ -8,11 +8,12 @@ from rich.console import Console
 
 from bayeseffect.data.dataset import load_dataset
 from bayeseffect.errors import BayesEffectError
+from bayeseffect.report.study import StudyRow, render_study
 from bayeseffect.variables import get_variable, variable_names
 from bayeseffect.workflow.fit import fit_run
 from bayeseffect.workflow.report import report_run
 from bayeseffect.workflow.sample import sample_run
-from bayeseffect.workflow.study import StudyRow, render_study, sample_all
+from bayeseffect.workflow.study import sample_all
 
 
 def test_verbosity_is_fitted_beside_the_headline_without_touching_it(tiny_pair, tmp_path):
