@@ -4,19 +4,23 @@ The Python API is the command line's steps, as functions::
 
     import bayeseffect
 
-    run = bayeseffect.sample("logic")          # sample both arms; returns the run directory
-    bayeseffect.fit(run)                       # fit the hierarchical model: posterior.nc
-    bayeseffect.report(run)                    # summary.json and the plots
+    run = bayeseffect.sample_run("logic")      # sample both arms; returns the run directory
+    bayeseffect.fit_run(run)                   # fit the hierarchical model: posterior.nc
+    bayeseffect.report_run(run)                # summary.json and the plots
     effect = bayeseffect.load_report(run)["sample_ate"]
 
+Each name is the workflow function it stands for (``bayeseffect.fit_run`` *is*
+:func:`bayeseffect.workflow.fit.fit_run`). Plain verbs (``report``) would be shadowed by
+the subpackages of the same name (``bayeseffect.report``) once those are imported.
+
 ============================  =====================================================
-``sample``                    :func:`bayeseffect.workflow.sample.sample_run`
+``sample_run``                sample one variable (``bayeseffect sample``)
 ``resolve_run``               validate a run without running it (:mod:`.workflow.spec`)
-``execute_run``               run a resolved :class:`RunSpec`
-``fit``                       :func:`bayeseffect.workflow.fit.fit_run`
-``report``                    :func:`bayeseffect.workflow.report.report_run`
-``plan``                      :func:`bayeseffect.workflow.plan.plan_run`
-``study``                     every variable at once (:func:`.workflow.study.sample_all`)
+``execute_run``               sample a resolved :class:`RunSpec`
+``fit_run``                   ``bayeseffect fit``
+``report_run``                ``bayeseffect report``
+``plan_run``                  ``bayeseffect plan``
+``sample_all``                every variable, fitted, one table (``--variable all``)
 ``load_dataset``              a run's responses and scores (:mod:`.workflow.results`)
 ``load_posterior``            a fitted outcome's posterior
 ``load_report``               a reported outcome's ``summary.json``
@@ -37,25 +41,24 @@ if TYPE_CHECKING:
     __version__: str
     from bayeseffect.errors import BayesEffectError
     from bayeseffect.sampling.types import SamplingParams
-    from bayeseffect.workflow.fit import fit_run as fit
-    from bayeseffect.workflow.plan import plan_run as plan
-    from bayeseffect.workflow.report import report_run as report
+    from bayeseffect.workflow.fit import fit_run
+    from bayeseffect.workflow.plan import plan_run
+    from bayeseffect.workflow.report import report_run
     from bayeseffect.workflow.results import load_dataset, load_posterior, load_report
-    from bayeseffect.workflow.sample import execute_run
-    from bayeseffect.workflow.sample import sample_run as sample
+    from bayeseffect.workflow.sample import execute_run, sample_run
     from bayeseffect.workflow.spec import RunSpec, resolve_run
-    from bayeseffect.workflow.study import sample_all as study
+    from bayeseffect.workflow.study import sample_all
 
 #: Public name -> (module, attribute), imported on first access.
 _EXPORTS: dict[str, tuple[str, str]] = {
-    "sample": ("bayeseffect.workflow.sample", "sample_run"),
+    "sample_run": ("bayeseffect.workflow.sample", "sample_run"),
     "resolve_run": ("bayeseffect.workflow.spec", "resolve_run"),
     "execute_run": ("bayeseffect.workflow.sample", "execute_run"),
     "RunSpec": ("bayeseffect.workflow.spec", "RunSpec"),
-    "fit": ("bayeseffect.workflow.fit", "fit_run"),
-    "report": ("bayeseffect.workflow.report", "report_run"),
-    "plan": ("bayeseffect.workflow.plan", "plan_run"),
-    "study": ("bayeseffect.workflow.study", "sample_all"),
+    "fit_run": ("bayeseffect.workflow.fit", "fit_run"),
+    "report_run": ("bayeseffect.workflow.report", "report_run"),
+    "plan_run": ("bayeseffect.workflow.plan", "plan_run"),
+    "sample_all": ("bayeseffect.workflow.study", "sample_all"),
     "load_dataset": ("bayeseffect.workflow.results", "load_dataset"),
     "load_posterior": ("bayeseffect.workflow.results", "load_posterior"),
     "load_report": ("bayeseffect.workflow.results", "load_report"),
@@ -64,8 +67,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = ["BayesEffectError", "RunSpec", "SamplingParams", "__version__", "execute_run",
-           "fit", "load_dataset", "load_posterior", "load_report", "plan", "report",
-           "resolve_run", "sample", "study"]
+           "fit_run", "load_dataset", "load_posterior", "load_report", "plan_run",
+           "report_run", "resolve_run", "sample_all", "sample_run"]
 
 
 def __getattr__(name: str) -> Any:
