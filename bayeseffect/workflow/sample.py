@@ -28,13 +28,8 @@ from bayeseffect.sampling.run_dir import (
     read_manifest,
 )
 from bayeseffect.sampling.types import Generator, SamplingParams
-from bayeseffect.workflow.spec import (
-    DEFAULT_RUNS_ROOT,
-    GeneratorFactory,
-    RunSpec,
-    default_threads,
-    resolve_run,
-)
+from bayeseffect.workflow.engines import GeneratorFactory
+from bayeseffect.workflow.spec import DEFAULT_RUNS_ROOT, RunSpec, default_threads, resolve_run
 
 __all__ = ["DEFAULT_RUNS_ROOT", "dataset_attrs", "default_threads", "execute_run",
            "sample_run"]

@@ -5,28 +5,23 @@ Sampling is two steps: :func:`resolve_run` checks and settles everything a run d
 pair check, the backend, the run directory), loading no model and writing nothing; then
 :func:`bayeseffect.workflow.sample.execute_run` carries the spec out. A mistake therefore
 fails in seconds, before a model is loaded. ``--variable all`` resolves the pair and the
-backend once (:func:`resolve_models`, :func:`resolve_backend`) and every variable's spec
-shares them, so the model files are hashed once, not once per variable.
+backend once (:func:`resolve_models`, :func:`~bayeseffect.workflow.engines.resolve_backend`)
+and every variable's spec shares them, so the model files are hashed once, not once per
+variable.
 """
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bayeseffect import __version__
-from bayeseffect.common.validation import (
-    check_finite,
-    check_nonnegative,
-    check_seed,
-    check_server_url,
-)
+from bayeseffect.common.validation import check_finite, check_nonnegative, check_seed
 from bayeseffect.engines.llama.layout import BATCH_LAYOUT
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.pairs.catalog import (
-    ARMS,
     DEFAULT_PAIR,
     PairSpec,
     ResolvedArm,
@@ -41,16 +36,9 @@ from bayeseffect.sampling.types import Generator, SamplingParams, sampling_deter
 from bayeseffect.variables import get_variable
 from bayeseffect.variables.base import OutcomeVariable
 from bayeseffect.variables.prompt_set import PromptSet
-from bayeseffect.workflow import engines
+from bayeseffect.workflow.engines import Backend, GeneratorFactory, check_servers, resolve_backend
 
 DEFAULT_RUNS_ROOT = Path("runs")
-
-#: ``(arm, resolved_arm, params) -> Generator``: a caller's own generator (tests).
-GeneratorFactory = Callable[[str, ResolvedArm, SamplingParams], Generator]
-#: ``(arm, resolved_arm, params, run_dir) -> Generator``: how a backend opens an arm.
-Opener = Callable[[str, ResolvedArm, SamplingParams, Path], Generator]
-
-_URL_OPTIONS = {"base": "--base-url", "instruct": "--instruct-url"}
 
 
 def default_threads() -> int:
@@ -124,104 +112,6 @@ def resolve_models(*, pair: str | None = None, base: Path | None = None,
     return ResolvedPair(spec=spec, arms=arms, check=check)
 
 
-@dataclass(frozen=True)
-class Backend:
-    """What generates the responses, and how it describes itself in the manifest.
-
-    Attributes
-    ----------
-    kind
-        ``llama`` (an engine process per arm), ``openai`` (OpenAI-compatible servers) or
-        ``custom`` (a caller's generator factory, e.g. a test's fake).
-    versions
-        Engine versions and system info, recorded in the manifest and the dataset.
-    opener
-        ``(arm, resolved_arm, params, run_dir) -> Generator``.
-    servers
-        ``{"base": URL, "instruct": URL}`` for ``openai``, else ``None``.
-    """
-
-    kind: Literal["llama", "openai", "custom"]
-    versions: Mapping[str, str]
-    opener: Opener
-    servers: Mapping[str, str] | None = None
-
-    @property
-    def remote(self) -> bool:
-        """Whether another program generates (the ``openai`` backend)."""
-        return self.kind == "openai"
-
-
-def _llama_backend() -> Backend:
-    layer = engines.llm_layer()
-
-    def open_engine(arm: str, resolved: ResolvedArm, params: SamplingParams,
-                    run_dir: Path) -> Generator:
-        # In a process of its own: a native crash must not take the journal with it.
-        return layer.start_engine(resolved.path, prompting=resolved.prompting, params=params,
-                                  arm=arm, log=run_dir / f"engine-{arm}.log")
-
-    return Backend(kind="llama", versions=layer.llama_versions(), opener=open_engine)
-
-
-def _server_backend(servers: Mapping[str, str], *, params: SamplingParams,
-                    concurrency: int) -> Backend:
-    """Ask each arm's server once which model it serves (failing fast when one is down)."""
-    from bayeseffect.engines.openai_server import OpenAICompatibleGenerator, served_model
-
-    models = {arm: served_model(url, params=params) for arm, url in servers.items()}
-
-    def open_server(arm: str, resolved: ResolvedArm, p: SamplingParams,
-                    run_dir: Path) -> Generator:
-        return OpenAICompatibleGenerator(servers[arm], model=models[arm],
-                                         prompting=resolved.prompting, params=p,
-                                         concurrency=concurrency)
-
-    described = "; ".join(f"{arm}: {servers[arm]} serving {models[arm]!r}" for arm in ARMS)
-    return Backend(kind="openai", servers=dict(servers), opener=open_server,
-                   versions={"llama_cpp_python_version": "remote",
-                             "llama_cpp_version": "remote",
-                             "llama_cpp_system_info": f"OpenAI-compatible servers ({described})"})
-
-
-def _custom_backend(open_generator: GeneratorFactory) -> Backend:
-    def open_custom(arm: str, resolved: ResolvedArm, params: SamplingParams,
-                    run_dir: Path) -> Generator:
-        return open_generator(arm, resolved, params)
-
-    return Backend(kind="custom", opener=open_custom,
-                   versions={"llama_cpp_python_version": "none", "llama_cpp_version": "none",
-                             "llama_cpp_system_info": "custom generator"})
-
-
-def resolve_backend(*, params: SamplingParams, servers: Mapping[str, str] | None = None,
-                    concurrency: int = 4, open_generator: GeneratorFactory | None = None
-                    ) -> Backend:
-    """Choose what generates: servers when given, else a custom factory, else llama.cpp.
-
-    Parameters
-    ----------
-    params
-        Sampling settings (the servers are probed with them).
-    servers, concurrency
-        OpenAI-compatible servers per arm and requests in flight per server.
-    open_generator
-        ``(arm, resolved_arm, params) -> Generator``; ignored when ``servers`` are given.
-
-    Returns
-    -------
-    Backend
-        The backend, with the versions the manifest records. Asks each server which model
-        it serves, or checks that llama-cpp-python is installed; starts no engine.
-    """
-    _check_servers(servers, concurrency=concurrency)
-    if servers is not None:
-        return _server_backend(servers, params=params, concurrency=concurrency)
-    if open_generator is not None:
-        return _custom_backend(open_generator)
-    return _llama_backend()
-
-
 def check_options(*, replicates: int, params: SamplingParams, seed: int,
                   servers: Mapping[str, str] | None = None, concurrency: int = 4) -> None:
     """Check the run's options, reading nothing (the first step of :func:`resolve_run`).
@@ -244,18 +134,7 @@ def check_options(*, replicates: int, params: SamplingParams, seed: int,
         raise BayesEffectError(f"--threads must be at least 1, not {params.threads}")
     if params.batch_size < 1:
         raise BayesEffectError(f"--batch-size must be at least 1, not {params.batch_size}")
-    _check_servers(servers, concurrency=concurrency)
-
-
-def _check_servers(servers: Mapping[str, str] | None, *, concurrency: int) -> None:
-    if servers is None:
-        return
-    if set(servers) != set(ARMS):
-        raise BayesEffectError("the openai backend needs both --base-url and --instruct-url")
-    for arm, url in servers.items():
-        check_server_url(url, option=_URL_OPTIONS[arm])
-    if concurrency < 1:
-        raise BayesEffectError(f"--concurrency must be at least 1, not {concurrency}")
+    check_servers(servers, concurrency=concurrency)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,8 @@ from rich.table import Table
 from bayeseffect.sampling.run_dir import fingerprint, write_atomic
 from bayeseffect.sampling.types import SamplingParams
 from bayeseffect.variables import get_variable, variable_names
-from bayeseffect.workflow.spec import (
-    GeneratorFactory,
-    check_options,
-    resolve_backend,
-    resolve_models,
-    resolve_run,
-)
+from bayeseffect.workflow.engines import GeneratorFactory, resolve_backend
+from bayeseffect.workflow.spec import check_options, resolve_models, resolve_run
 
 #: The outcome every run also fits: response length in tokens (verbosity).
 VERBOSITY_OUTCOME = "n_completion_tokens"
