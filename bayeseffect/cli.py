@@ -137,7 +137,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
     never mixed with this one.
     """
     from bayeseffect.variables import get_variable
-    from bayeseffect.workflow.sample import default_threads, sample_run
+    from bayeseffect.workflow.sample import sample_run
+    from bayeseffect.workflow.spec import default_threads
 
     # 0 is not "no limit" nor "the default": it would silently become another limit.
     if max_tokens is not None and max_tokens < 1:

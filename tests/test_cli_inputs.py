@@ -24,7 +24,7 @@ from bayeseffect.errors import BayesEffectError
 from bayeseffect.sampling.run_dir import DATASET, MANIFEST
 from bayeseffect.sampling.types import SamplingParams
 from bayeseffect.stats.simulate import simulate
-from bayeseffect.workflow import sample as pipeline
+from bayeseffect.workflow import engines
 from bayeseffect.workflow.plan import plan_run
 from bayeseffect.workflow.sample import sample_run
 
@@ -69,11 +69,11 @@ def fake_llama(monkeypatch):
         opened.append(params)
         return FakeGenerator(path.stem)
 
-    backend = pipeline.LlmLayer(
+    backend = engines.LlmLayer(
         llama_versions=lambda: {"llama_cpp_python_version": "fake", "llama_cpp_version": "fake",
                                 "llama_cpp_system_info": "fake"},
         start_engine=start_engine)
-    monkeypatch.setattr(pipeline, "_llm_layer", lambda: backend)
+    monkeypatch.setattr(engines, "llm_layer", lambda: backend)
     return opened
 
 

@@ -6,7 +6,6 @@ per fitted outcome -- each variable's primary outcome, and verbosity
 """
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,12 @@ import xarray as xr
 from rich.console import Console
 from rich.markup import escape
 
-from bayeseffect.pairs.catalog import ResolvedArm
 from bayeseffect.report.study import StudyRow, plot_bias_forest, render_study, study_row
 from bayeseffect.sampling.run_dir import fingerprint, write_atomic
-from bayeseffect.sampling.types import Generator, SamplingParams
+from bayeseffect.sampling.types import SamplingParams
 from bayeseffect.variables import get_variable, variable_names
+from bayeseffect.workflow.engines import GeneratorFactory, resolve_backend
+from bayeseffect.workflow.spec import check_options, resolve_models, resolve_run
 
 #: The outcome every run also fits: response length in tokens (verbosity).
 VERBOSITY_OUTCOME = "n_completion_tokens"
@@ -48,14 +48,15 @@ def sample_all(
     servers: dict[str, str] | None = None,
     concurrency: int = 4,
     cache: Path | None = None,
-    open_generator: Callable[[str, ResolvedArm, SamplingParams], Generator] | None = None,
+    open_generator: GeneratorFactory | None = None,
 ) -> tuple[list[Path], list[StudyRow], Path | None]:
     """Sample every registered variable, then fit and tabulate their effects.
 
     Parameters
     ----------
     pair, base, instruct
-        The model pair, as for :func:`bayeseffect.workflow.sample.sample_run`.
+        The model pair, as for :func:`bayeseffect.workflow.sample.sample_run`; resolved
+        (hashed, checked) once for every variable.
     prompts, replicates, seed, params
         Per-variable run settings: each variable gets ``prompts`` prompts, or all its
         prompt set holds when that is fewer.
@@ -85,19 +86,25 @@ def sample_all(
     """
     from bayeseffect.workflow.fit import fit_run
     from bayeseffect.workflow.report import report_run
-    from bayeseffect.workflow.sample import sample_run
+    from bayeseffect.workflow.sample import execute_run
 
     params = params or SamplingParams()
-    run_dirs = []
+    # The pair and the backend are the same for every variable: the files are hashed and
+    # checked once, and every variable's run is resolved before any model is loaded.
+    check_options(replicates=replicates, params=params, seed=seed, servers=servers,
+                  concurrency=concurrency)
+    models = resolve_models(pair=pair, base=base, instruct=instruct)
+    backend = resolve_backend(params=params, servers=servers, concurrency=concurrency,
+                              open_generator=open_generator)
+    specs = []
     for name in variable_names():
         variable = get_variable(name)
         own = replace(params, max_tokens=variable.max_tokens) if own_max_tokens else params
         n = min(prompts, variable.max_prompts or prompts)
-        run_dirs.append(sample_run(name, pair=pair, base=base, instruct=instruct, prompts=n,
-                                   replicates=replicates, seed=seed, params=own,
-                                   runs_root=runs_root, console=console, servers=servers,
-                                   concurrency=concurrency, cache=cache,
-                                   open_generator=open_generator))
+        specs.append(resolve_run(name, models=models, backend=backend, prompts=n,
+                                 replicates=replicates, seed=seed, params=own,
+                                 runs_root=runs_root, cache=cache))
+    run_dirs = [execute_run(spec, console=console) for spec in specs]
     if not fit:
         return run_dirs, [], None
     rows = []
