@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.instructions import (  # noqa: E402
+from training.instructions import (
     USER_TURN,
     Conversation,
     load_instructions,
@@ -62,7 +62,7 @@ class Recipe:
 
 
 def base_gguf() -> Path:
-    """The shipped gemma-3-270m base GGUF (assembled from its PyPI package)."""
+    """Return the shipped gemma-3-270m base GGUF (assembled from its PyPI package)."""
     try:
         from bayeseffect.pairs.catalog import load_pair, resolve_pair
 
@@ -132,7 +132,7 @@ def response_loss(model, ids: torch.Tensor, trained: torch.Tensor,
 
 
 def batches(items: list, *, size: int, seed: int, epoch: int) -> list[list]:
-    """The epoch's shuffled batches (the same for a seed and epoch, so resuming repeats them)."""
+    """Return the epoch's shuffled batches (the same per seed and epoch, so resumes repeat them)."""
     order = list(range(len(items)))
     random.Random(f"{seed}-{epoch}").shuffle(order)
     return [[items[i] for i in order[k:k + size]] for k in range(0, len(order), size)]
@@ -316,7 +316,7 @@ def reference_logits(model, tokenizer, prompts: list[str], *, continuation_token
     model.eval()
     with torch.no_grad():
         for prompt in prompts:
-            ids = [tokenizer.bos_token_id] + tokenizer(prompt, add_special_tokens=False).input_ids
+            ids = [tokenizer.bos_token_id, *tokenizer(prompt, add_special_tokens=False).input_ids]
             positions = []
             for _ in range(continuation_tokens):
                 logits = model(input_ids=torch.tensor([ids])).logits[0, -1].float()
@@ -350,7 +350,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Manipulation check on held-out items: turn endings and response NLL, base vs adapter."""
+    """Run the manipulation check on held-out items: turn endings and NLL, base vs adapter."""
     from peft import PeftModel
 
     folder, meta = _final_folder(args.work)
@@ -368,9 +368,9 @@ def check(args: argparse.Namespace) -> int:
                 t_ids, t_trained, mask = collate([(ids, trained)], pad=0)
                 loss_sum, k = response_loss(model, t_ids, t_trained, mask)
                 nll, n = nll + loss_sum.item(), n + k
-                prompt = [tokenizer.bos_token_id] + tokenizer(
-                    USER_TURN.format(text=conversation.turns[0].user),
-                    add_special_tokens=False).input_ids
+                question = USER_TURN.format(text=conversation.turns[0].user)
+                prompt = [tokenizer.bos_token_id,
+                          *tokenizer(question, add_special_tokens=False).input_ids]
                 generated = model.generate(input_ids=torch.tensor([prompt]), max_new_tokens=96,
                                            do_sample=False, eos_token_id=[end])
                 ended += int(end in generated[0, len(prompt):].tolist())
