@@ -29,6 +29,7 @@ from bayeseffect.stats.diagnostics import (
 from bayeseffect.stats.estimands import compute_effects
 from bayeseffect.stats.hierarchy import choose_centered, free_parameter_names
 from bayeseffect.stats.kernels import binomial, nutpie_bridge
+from bayeseffect.stats.kinds import KINDS
 from bayeseffect.stats.models import ModelSpec, build_model
 from bayeseffect.stats.priors import HierarchyPriors
 
@@ -80,22 +81,11 @@ class Attempt:
     pooled: bool = False
 
 
-#: First attempt's target acceptance per outcome kind. The binomial model of aggregated
-#: cells rarely diverges, so it starts at 0.9 (half the gradient evaluations of 0.99);
-#: the censored negative binomial diverged at 0.9 and 0.95 in the recovery tests here.
-TARGET_ACCEPT = {"binary": 0.9, "continuous": 0.95, "ordinal": 0.95, "count": 0.99}
-
-#: First attempt's kept draws per chain, per outcome kind. R-hat <= 1.01 needs about 100
-#: effective draws per chain of the slowest parameter: in the binary model at 1,000
-#: prompts x 5 replicates that is the prompt-slope SD, at 0.09 effective draws per draw,
-#: so 1,000 draws failed R-hat or ESS in half the seeds tried, and the retry cost more
-#: than the longer first attempt, which the binomial kernel makes cheap.
-DRAWS = {"binary": 2000, "continuous": 1000, "ordinal": 1000, "count": 1000}
-
-
 def default_settings(kind: str) -> SamplerSettings:
-    """First attempt's sampler settings for an outcome kind."""
-    return SamplerSettings(draws=DRAWS[kind], target_accept=TARGET_ACCEPT[kind])
+    """First attempt's sampler settings for an outcome kind (from :data:`.kinds.KINDS`)."""
+    entry = KINDS[kind]
+    return SamplerSettings(draws=entry.draws, target_accept=entry.target_accept)
+
 
 #: Most attempts a fit makes before it reports failure.
 MAX_ATTEMPTS = 4

@@ -35,7 +35,8 @@ from numba.extending import intrinsic
 from bayeseffect.stats.caches import numba_cache_in_user_dir
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import ARM_CODES, GROUP_TERMS
-from bayeseffect.stats.priors import DEFAULT_PRIORS, HierarchyPriors
+from bayeseffect.stats.kinds import KINDS
+from bayeseffect.stats.priors import HierarchyPriors
 
 ARM_CODE_BASE, ARM_CODE_INSTRUCT = ARM_CODES
 
@@ -53,7 +54,7 @@ def _cached(decorator: Any) -> Any:
 
 def supports(design: Design, priors: HierarchyPriors | None) -> bool:
     """Whether the kernel implements this design's model with these priors."""
-    priors = priors or DEFAULT_PRIORS[design.kind]
+    priors = priors or KINDS[design.kind].priors
     return (design.kind == "binary"
             and priors.intercept.distribution == "Normal"
             and priors.effect.distribution == "Normal"
@@ -359,7 +360,7 @@ def pack(design: Design, *, priors: HierarchyPriors | None,
     if not supports(design, priors) or design.trials is None:
         raise ValueError("the binomial kernel needs a binary design with Normal intercept "
                          "and effect priors and HalfNormal group SDs")
-    priors = priors or DEFAULT_PRIORS["binary"]
+    priors = priors or KINDS["binary"].priors
     item_index = (design.item_index if len(design.items) >= 2
                   else np.zeros(len(design.prompts), dtype=np.int64))
     arrays = {
