@@ -13,6 +13,7 @@ from bayeseffect import __version__
 from bayeseffect.common.validation import check_server_url
 from bayeseffect.errors import BayesEffectError, EngineCrashedError
 from bayeseffect.sampling.types import SamplingParams
+from bayeseffect.stats.kinds import KINDS
 
 EXIT_USAGE = 2
 EXIT_DIAGNOSTICS = 3
@@ -292,7 +293,7 @@ def _int_list(value: str) -> tuple[int, ...]:
               help="Assumed mean effect on the linear-predictor scale: logit (binary), log "
                    "(count), SDs (continuous), cumulative logit (ordinal); overrides the "
                    "pilot's.")
-@click.option("--kind", type=click.Choice(["binary", "continuous", "count", "ordinal"]),
+@click.option("--kind", type=click.Choice(list(KINDS)),
               default="binary", show_default=True,
               help="Outcome kind assumed without --pilot (a pilot brings its own).")
 @click.option("--prompts", default="50,100,200,400,800", show_default=True,

@@ -22,8 +22,9 @@ from bayeseffect.stats.decision import summarize_draws
 from bayeseffect.stats.design import design_from_dataset
 from bayeseffect.stats.diagnostics import check_gates
 from bayeseffect.stats.estimands import compute_effects
-from bayeseffect.stats.fit import TARGET_ACCEPT, fit_design
+from bayeseffect.stats.fit import fit_design
 from bayeseffect.stats.hierarchy import free_parameter_names
+from bayeseffect.stats.kinds import KINDS
 from bayeseffect.stats.models import build_model
 from bayeseffect.stats.simulate import simulate
 
@@ -66,7 +67,7 @@ def main() -> None:
     with spec.model:
         trace = pm.sample(draws=1000, tune=1000, chains=4, cores=2, nuts_sampler="pymc",
                           random_seed=0, progressbar=False,
-                          target_accept=TARGET_ACCEPT["binary"],
+                          target_accept=KINDS["binary"].target_accept,
                           compute_convergence_checks=False)
     pymc_s = time.perf_counter() - start
     effects = compute_effects(trace["posterior"].to_dataset(), design)
@@ -90,7 +91,7 @@ def main() -> None:
     model = bmb.Model("outcome ~ treated + (1 + treated | family) + (1 + treated | prompt)",
                       frame, family="bernoulli")
     model.fit(draws=1000, tune=1000, chains=4, cores=2, progressbar=False,
-              target_accept=TARGET_ACCEPT["binary"])
+              target_accept=KINDS["binary"].target_accept)
     bambi_s = time.perf_counter() - start
     print(f"bambi (per response)  {bambi_s:6.1f} s  ratio bambi / bayeseffect: "
           f"{bambi_s / ours_s:.2f}x")

@@ -8,8 +8,7 @@ import numpy as np
 import xarray as xr
 
 from bayeseffect.errors import BayesEffectError
-
-KINDS = ("binary", "continuous", "count", "ordinal")
+from bayeseffect.stats.kinds import get_kind
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Design:
     Attributes
     ----------
     kind
-        Outcome kind: ``binary``, ``continuous``, ``count`` or ``ordinal``.
+        Outcome kind: a key of :data:`bayeseffect.stats.kinds.KINDS`.
     outcome
         The outcome variable's name.
     prompts, families
@@ -115,8 +114,7 @@ def design_from_dataset(ds: xr.Dataset, *, outcome: str | None = None, kind: str
     """
     outcome = outcome or str(ds.attrs["primary_outcome"])
     kind = kind or outcome_kind(ds, outcome)
-    if kind not in KINDS:
-        raise BayesEffectError(f"unknown outcome kind {kind!r}; expected one of {', '.join(KINDS)}")
+    get_kind(kind)  # a one-line error naming the kinds there are
     if outcome not in ds:
         raise BayesEffectError(f"the dataset has no outcome {outcome!r}")
     values = ds[outcome].transpose("prompt", "arm", "replicate").values.astype(float)

@@ -17,13 +17,53 @@ MCSE_RATIO_MAX = 0.1
 
 
 @dataclass(frozen=True)
-class Gate:
-    """One check.
+class Check:
+    """One registered convergence gate: what is measured and the limit it must respect.
 
     Attributes
     ----------
     name
-        What is checked.
+        What is checked, as fit summaries and messages name it (the registry key).
+    threshold
+        The limit.
+    at_most
+        Whether a value passes at or below the limit (R-hat, divergences) rather than at
+        or above it (ESS, E-BFMI). A NaN value fails either way.
+    """
+
+    name: str
+    threshold: float
+    at_most: bool
+
+    def passes(self, value: float) -> bool:
+        """Whether ``value`` is on the right side of the limit."""
+        return bool(value <= self.threshold if self.at_most else value >= self.threshold)
+
+    def judge(self, value: float) -> "Gate":
+        """Return the gate's outcome for a measured ``value``."""
+        return Gate(self.name, value, self.threshold, self.passes(value))
+
+
+RHAT = Check("max R-hat", RHAT_MAX, at_most=True)
+BULK_ESS = Check("min bulk ESS", ESS_MIN, at_most=False)
+TAIL_ESS = Check("min tail ESS", ESS_MIN, at_most=False)
+DIVERGENCES = Check("divergences", 0.0, at_most=True)
+BFMI = Check("min E-BFMI", BFMI_MIN, at_most=False)
+MCSE_RATIO = Check("MCSE/SD of the effect", MCSE_RATIO_MAX, at_most=True)
+
+#: Every gate a fit must pass, in the order fit summaries list them, by name.
+CHECKS: dict[str, Check] = {check.name: check for check in
+                            (RHAT, BULK_ESS, TAIL_ESS, DIVERGENCES, BFMI, MCSE_RATIO)}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One check's outcome (a fit summary's record).
+
+    Attributes
+    ----------
+    name
+        What is checked: a key of :data:`CHECKS`.
     value
         The measured value (worst over parameters).
     threshold
@@ -37,6 +77,11 @@ class Gate:
     value: float
     threshold: float
     passed: bool
+
+    @property
+    def check(self) -> Check:
+        """The registered check this outcome is of (what a retry is chosen by)."""
+        return CHECKS[self.name]
 
 
 @dataclass(frozen=True)
@@ -111,11 +156,6 @@ def check_gates(idata: xr.DataTree, *, var_names: list[str], effect: xr.DataArra
     sd = float(effect.std())
     mcse = float(az.mcse(effect))
     ratio = mcse / sd if sd > 0 else 0.0
-    return Diagnostics(gates=(
-        Gate("max R-hat", rhat, RHAT_MAX, bool(rhat <= RHAT_MAX)),
-        Gate("min bulk ESS", ess_bulk, ESS_MIN, bool(ess_bulk >= ESS_MIN)),
-        Gate("min tail ESS", ess_tail, ESS_MIN, bool(ess_tail >= ESS_MIN)),
-        Gate("divergences", float(divergences), 0.0, divergences == 0),
-        Gate("min E-BFMI", bfmi, BFMI_MIN, bool(bfmi >= BFMI_MIN)),
-        Gate("MCSE/SD of the effect", ratio, MCSE_RATIO_MAX, bool(ratio <= MCSE_RATIO_MAX)),
-    ))
+    measured = {RHAT: rhat, BULK_ESS: ess_bulk, TAIL_ESS: ess_tail,
+                DIVERGENCES: float(divergences), BFMI: bfmi, MCSE_RATIO: ratio}
+    return Diagnostics(gates=tuple(check.judge(measured[check]) for check in CHECKS.values()))

@@ -14,12 +14,22 @@ import numpy as np
 import nutpie
 import xarray as xr
 
-from bayeseffect.stats import binomial_kernel
 from bayeseffect.stats.caches import generated_source_in_user_dir
 from bayeseffect.stats.design import Design
-from bayeseffect.stats.diagnostics import ESS_MIN, Diagnostics, check_gates
+from bayeseffect.stats.diagnostics import (
+    BFMI,
+    BULK_ESS,
+    DIVERGENCES,
+    MCSE_RATIO,
+    RHAT,
+    TAIL_ESS,
+    Diagnostics,
+    check_gates,
+)
 from bayeseffect.stats.estimands import compute_effects
 from bayeseffect.stats.hierarchy import choose_centered, free_parameter_names
+from bayeseffect.stats.kernels import binomial, nutpie_bridge
+from bayeseffect.stats.kinds import KINDS
 from bayeseffect.stats.models import ModelSpec, build_model
 from bayeseffect.stats.priors import HierarchyPriors
 
@@ -71,22 +81,11 @@ class Attempt:
     pooled: bool = False
 
 
-#: First attempt's target acceptance per outcome kind. The binomial model of aggregated
-#: cells rarely diverges, so it starts at 0.9 (half the gradient evaluations of 0.99);
-#: the censored negative binomial diverged at 0.9 and 0.95 in the recovery tests here.
-TARGET_ACCEPT = {"binary": 0.9, "continuous": 0.95, "ordinal": 0.95, "count": 0.99}
-
-#: First attempt's kept draws per chain, per outcome kind. R-hat <= 1.01 needs about 100
-#: effective draws per chain of the slowest parameter: in the binary model at 1,000
-#: prompts x 5 replicates that is the prompt-slope SD, at 0.09 effective draws per draw,
-#: so 1,000 draws failed R-hat or ESS in half the seeds tried, and the retry cost more
-#: than the longer first attempt, which the binomial kernel makes cheap.
-DRAWS = {"binary": 2000, "continuous": 1000, "ordinal": 1000, "count": 1000}
-
-
 def default_settings(kind: str) -> SamplerSettings:
-    """First attempt's sampler settings for an outcome kind."""
-    return SamplerSettings(draws=DRAWS[kind], target_accept=TARGET_ACCEPT[kind])
+    """First attempt's sampler settings for an outcome kind (from :data:`.kinds.KINDS`)."""
+    entry = KINDS[kind]
+    return SamplerSettings(draws=entry.draws, target_accept=entry.target_accept)
+
 
 #: Most attempts a fit makes before it reports failure.
 MAX_ATTEMPTS = 4
@@ -112,9 +111,9 @@ def next_attempt(previous: Attempt, diagnostics: Diagnostics, *,
       already run, since they mix but too slowly for the gates. Only the new chains are
       sampled: at 1,000 prompts a shortfall then costs half a fit instead of one and a half.
     """
-    failed = {g.name: g for g in diagnostics.failures}
+    failed = {gate.check: gate for gate in diagnostics.failures}
     settings = previous.settings
-    if "divergences" in failed or "min E-BFMI" in failed:
+    if DIVERGENCES in failed or BFMI in failed:
         if settings.target_accept < 0.99:
             step = 0.95 if settings.target_accept < 0.95 else 0.99
             return Attempt(replace(settings, target_accept=step), previous.centered,
@@ -122,14 +121,15 @@ def next_attempt(previous: Attempt, diagnostics: Diagnostics, *,
         if not previous.switched:
             return Attempt(settings, not previous.centered, switched=True)
         return None
-    if "max R-hat" in failed:
+    if RHAT in failed:
         return Attempt(replace(settings, draws=settings.draws * 2, tune=settings.tune * 2,
                                chains=first_chains or settings.chains),
                        previous.centered, switched=previous.switched)
-    ess = [failed[name].value for name in ("min bulk ESS", "min tail ESS") if name in failed]
-    if ess or "MCSE/SD of the effect" in failed:
-        worst = min(ess) if ess else ESS_MIN / 2
-        growth = min(MAX_GROWTH, max(1.5, ESS_MARGIN * ESS_MIN / max(worst, 1.0)))
+    ess = [failed[check].value for check in (BULK_ESS, TAIL_ESS) if check in failed]
+    if ess or MCSE_RATIO in failed:
+        wanted = BULK_ESS.threshold
+        worst = min(ess) if ess else wanted / 2
+        growth = min(MAX_GROWTH, max(1.5, ESS_MARGIN * wanted / max(worst, 1.0)))
         extra = math.ceil(settings.chains * (growth - 1.0))
         return Attempt(replace(settings, chains=settings.chains + extra), previous.centered,
                        switched=previous.switched, pooled=True)
@@ -161,9 +161,9 @@ class CompiledFit:
         self.refittable = refittable
         self.spec: ModelSpec = build_model(design, priors=priors, centered=centered)
         self.var_names = free_parameter_names(self.spec.model)
-        if binomial_kernel.supports(design, priors):
-            self._compiled = binomial_kernel.compile_binomial(design, priors=priors,
-                                                              centered=centered)
+        if binomial.supports(design, priors):
+            self._compiled = nutpie_bridge.compile_binomial(design, priors=priors,
+                                                            centered=centered)
         else:
             with generated_source_in_user_dir():
                 self._compiled = nutpie.compile_pymc_model(self.spec.model,

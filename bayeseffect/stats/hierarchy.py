@@ -24,6 +24,7 @@ cells hold few responses, centered when they hold many: with much data per group
 non-centered form mixes badly, with little data the centered form does.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -154,6 +155,79 @@ def eta_draws(post: xr.Dataset, design: Design) -> np.ndarray:
 
 def _by_arm(level: np.ndarray, effect: np.ndarray) -> np.ndarray:
     return np.stack([level + ARM_CODES[0] * effect, level + ARM_CODES[1] * effect], axis=-1)
+
+
+@dataclass(frozen=True)
+class HierarchyValues:
+    """Values of the hierarchy's parameters, named and meant as in the model.
+
+    Attributes
+    ----------
+    alpha
+        Intercept: the mean level over both arms (arms coded :data:`ARM_CODES`), on the
+        linear-predictor scale (logit, log relative to the count baseline, standardized).
+    beta
+        Mean arm effect (instruct minus base) on the same scale.
+    sd_prompt, sd_prompt_slope, sd_family, sd_family_slope, sd_item, sd_item_slope
+        Group-level SDs of the intercepts and arm slopes (items: only with a crossed
+        factor).
+    """
+
+    alpha: float = 0.0
+    beta: float = 0.3
+    sd_prompt: float = 1.0
+    sd_prompt_slope: float = 0.3
+    sd_family: float = 0.3
+    sd_family_slope: float = 0.2
+    sd_item: float = 0.5
+    sd_item_slope: float = 0.3
+
+
+def simulate_eta(values: HierarchyValues, *, family_index: np.ndarray, n_families: int,
+                 rng: np.random.Generator, studies: tuple[int, ...] = (),
+                 item_index: np.ndarray | None = None, n_items: int = 0,
+                 item_rng: np.random.Generator | None = None) -> np.ndarray:
+    """Draw group effects from their SDs and return the linear predictors they give.
+
+    The generative side of :func:`add_linear_predictor`: family intercepts and slopes,
+    then prompt intercepts and slopes, in that order from ``rng``; with ``n_items`` >= 2,
+    item intercepts and slopes from ``item_rng`` (a stream of their own, so designs
+    without items draw the same values with or without it).
+
+    Parameters
+    ----------
+    values
+        The hierarchy's parameters.
+    family_index
+        ``(prompt,)`` family of each prompt.
+    n_families
+        Number of families.
+    rng
+        Source of the family and prompt effects.
+    studies
+        Leading shape of independent studies (``()`` for one).
+    item_index, n_items, item_rng
+        The crossed factor's ``(prompt,)`` levels, its number of levels and its stream.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(*studies, prompt, arm)``.
+    """
+    n_prompts = len(family_index)
+    f = rng.normal(0, values.sd_family, (*studies, n_families))[..., family_index]
+    s = rng.normal(0, values.sd_family_slope, (*studies, n_families))[..., family_index]
+    u = rng.normal(0, values.sd_prompt, (*studies, n_prompts))
+    v = rng.normal(0, values.sd_prompt_slope, (*studies, n_prompts))
+    level = values.alpha + u + f
+    effect = values.beta + s + v
+    if n_items >= 2:
+        if item_rng is None or item_index is None:
+            raise ValueError("a crossed factor needs item_index and item_rng")
+        level = level + item_rng.normal(0, values.sd_item, (*studies, n_items))[..., item_index]
+        effect = effect + item_rng.normal(0, values.sd_item_slope,
+                                          (*studies, n_items))[..., item_index]
+    return _by_arm(level, effect)
 
 
 def _population_shift(post: xr.Dataset, sd_name: str, n_levels: int,

@@ -1,6 +1,8 @@
 """Planning a study: how many prompts and replicates for a target interval width or verdict.
 
-Every outcome kind is supported: outcomes are simulated from the kind's own likelihood.
+Every outcome kind is supported: outcomes are simulated from the kind's own likelihood,
+through the same functions as :func:`.simulate.simulate` (:func:`.hierarchy.simulate_eta`
+and the kind's simulator in :data:`.kinds.KINDS`).
 
 For each candidate design, many datasets are simulated from the hierarchical model with
 the assumed (or pilot-estimated) effect and variance components, and the width of the
@@ -15,11 +17,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from scipy import stats
-from scipy.special import expit
 
 from bayeseffect.errors import BayesEffectError
 from bayeseffect.stats.design import Design
-from bayeseffect.stats.hierarchy import ARM_CODES
+from bayeseffect.stats.hierarchy import HierarchyValues, simulate_eta
+from bayeseffect.stats.kinds import OutcomeParameters, get_kind
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Assumptions:
     n_families
         Template families in the prompt set.
     kind
-        Outcome kind: ``binary``, ``continuous``, ``count`` or ``ordinal``.
+        Outcome kind: a key of :data:`bayeseffect.stats.kinds.KINDS`.
     scale
         Continuous: (mean, SD) of the raw outcome the model standardizes by; count: the
         (baseline mean, unused) of the log link's offset.
@@ -62,27 +64,29 @@ class Assumptions:
     upper: int | None = None
     cutpoints: tuple[float, ...] = (-1.5, -0.5, 0.5, 1.5)
 
+    def hierarchy(self) -> HierarchyValues:
+        """Return the hierarchy's parameters (no crossed factor)."""
+        return HierarchyValues(alpha=self.alpha, beta=self.beta, sd_prompt=self.sd_prompt,
+                               sd_prompt_slope=self.sd_prompt_slope, sd_family=self.sd_family,
+                               sd_family_slope=self.sd_family_slope)
 
-def _draw_outcomes(a: Assumptions, eta: np.ndarray, arm: int, replicates: int,
+    def outcome(self) -> OutcomeParameters:
+        """Return the kind's parameters besides the linear predictor."""
+        return OutcomeParameters(mean=self.scale[0], sd=self.scale[1], nu=self.nu,
+                                 sigma=self.sigma, dispersion=self.dispersion,
+                                 upper=self.upper, cutpoints=self.cutpoints)
+
+
+def _mean_outcomes(a: Assumptions, eta: np.ndarray, arm: int, replicates: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Mean of ``replicates`` outcomes per (study, prompt) at linear predictor ``eta``."""
-    if a.kind == "binary":
-        return rng.binomial(replicates, expit(eta)) / replicates
+    kind = get_kind(a.kind)
+    if kind.cells:
+        # Successes out of ``replicates`` trials at once: one draw per cell.
+        return kind.simulate(eta, a.outcome(), arm, replicates, rng) / replicates
     shape = (*eta.shape, replicates)
-    linear = eta[..., None]
-    if a.kind == "continuous":
-        y = linear + a.sigma[arm] * rng.standard_t(a.nu, size=shape)
-        return a.scale[0] + a.scale[1] * y.mean(axis=-1)
-    if a.kind == "count":
-        mu = np.exp(np.log(max(a.scale[0], 0.5)) + linear)
-        counts = rng.negative_binomial(a.dispersion, a.dispersion / (a.dispersion + mu),
-                                       size=shape).astype(float)
-        if a.upper is not None:
-            counts = np.minimum(counts, a.upper)
-        return counts.mean(axis=-1)
-    below = expit(np.asarray(a.cutpoints) - linear[..., None])  # P(y <= k)
-    levels = 1.0 + (rng.random(shape)[..., None] > below).sum(axis=-1)
-    return levels.mean(axis=-1)
+    draws = kind.simulate(np.broadcast_to(eta[..., None], shape), a.outcome(), arm, 1, rng)
+    return draws.mean(axis=-1)
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,10 @@ def simulate_widths(assumptions: Assumptions, *, prompts: int, replicates: int, 
                     rope: float, n_sim: int, rng: np.random.Generator) -> tuple[float, float]:
     """Simulate ``n_sim`` studies of one design; return mean width and P(decisive)."""
     a = assumptions
-    family = np.arange(prompts) % a.n_families
-    f = rng.normal(0, a.sd_family, (n_sim, a.n_families))[:, family]
-    s = rng.normal(0, a.sd_family_slope, (n_sim, a.n_families))[:, family]
-    u = rng.normal(0, a.sd_prompt, (n_sim, prompts))
-    v = rng.normal(0, a.sd_prompt_slope, (n_sim, prompts))
-    level, effect = a.alpha + u + f, a.beta + s + v
-    d = (_draw_outcomes(a, level + ARM_CODES[1] * effect, 1, replicates, rng)
-         - _draw_outcomes(a, level + ARM_CODES[0] * effect, 0, replicates, rng))
+    eta = simulate_eta(a.hierarchy(), family_index=np.arange(prompts) % a.n_families,
+                       n_families=a.n_families, rng=rng, studies=(n_sim,))
+    d = (_mean_outcomes(a, eta[..., 1], 1, replicates, rng)
+         - _mean_outcomes(a, eta[..., 0], 0, replicates, rng))
     half = stats.t.ppf(0.5 + prob / 2, prompts - 1) * d.std(axis=1, ddof=1) / np.sqrt(prompts)
     mean = d.mean(axis=1)
     decisive = (mean - half > rope) | (mean + half < -rope)

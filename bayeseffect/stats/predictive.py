@@ -2,36 +2,20 @@
 
 import numpy as np
 import xarray as xr
-from scipy.special import expit
 
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import eta_draws
-
-
-def _flat(post: xr.Dataset, name: str, picks: np.ndarray) -> np.ndarray:
-    values = np.asarray(post[name].values)
-    return values.reshape(-1, *values.shape[2:])[picks]
+from bayeseffect.stats.kinds import KINDS
+from bayeseffect.stats.models import posterior_parameters
 
 
 def _replicate(design: Design, eta: np.ndarray, post: xr.Dataset, picks: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
     """Redraw every observation from the likelihood: ``(n_draws, n_observations)``."""
     linear = eta[:, design.prompt_index, design.arm_index]
-    if design.kind == "binary":
-        return rng.binomial(np.asarray(design.trials), expit(linear)).astype(float)
-    if design.kind == "continuous":
-        nu = _flat(post, "nu", picks)[:, None]
-        sigma = _flat(post, "sigma", picks)[:, design.arm_index]
-        standardized = linear + sigma * rng.standard_t(nu, size=linear.shape)
-        return design.meta["mean"] + design.meta["sd"] * standardized
-    if design.kind == "count":
-        alpha = _flat(post, "dispersion", picks)[:, None]
-        mu = np.exp(np.log(max(design.meta["mean"], 0.5)) + linear)
-        counts = rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
-        return counts if design.upper is None else np.minimum(counts, design.upper)
-    cuts = _flat(post, "cutpoints", picks)[:, None, :]
-    below = expit(cuts - linear[..., None])  # P(y <= k), k = 1..K-1
-    return 1.0 + (rng.random(linear.shape)[..., None] > below).sum(axis=-1)
+    parameters = posterior_parameters(design, post, picks=picks)
+    trials = np.asarray(design.trials) if design.trials is not None else 1
+    return KINDS[design.kind].simulate(linear, parameters, design.arm_index, trials, rng)
 
 
 def _responses_per_cell(design: Design, n_prompts: int) -> np.ndarray:

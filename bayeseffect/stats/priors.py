@@ -3,8 +3,6 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-import pymc as pm
-
 
 @dataclass(frozen=True)
 class Prior:
@@ -28,6 +26,9 @@ class Prior:
 
     def create(self, name: str, *, dims: str | tuple[str, ...] | None = None) -> Any:
         """Add the random variable ``name`` with this prior to the model in context."""
+        # Imported here: the kinds table holds priors and must import without PyMC.
+        import pymc as pm
+
         return getattr(pm, self.distribution)(name, **self.params, dims=dims)
 
 
@@ -48,13 +49,3 @@ class HierarchyPriors:
     intercept: Prior = Prior("Normal", {"mu": 0.0, "sigma": 1.5})
     effect: Prior = Prior("Normal", {"mu": 0.0, "sigma": 1.0})
     group_sd: Prior = Prior("HalfNormal", {"sigma": 1.0})
-
-
-#: Defaults per outcome kind, after ../shared/guide/statistics.md.
-DEFAULT_PRIORS = {
-    "binary": HierarchyPriors(),
-    "continuous": HierarchyPriors(intercept=Prior("Normal", {"mu": 0.0, "sigma": 1.0})),
-    "count": HierarchyPriors(intercept=Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
-                             effect=Prior("Normal", {"mu": 0.0, "sigma": 0.5})),
-    "ordinal": HierarchyPriors(),
-}

@@ -21,22 +21,14 @@ import xarray as xr
 
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.estimands import compute_effects
-from bayeseffect.stats.fit import TARGET_ACCEPT, CompiledFit, SamplerSettings
+from bayeseffect.stats.fit import CompiledFit, SamplerSettings
+from bayeseffect.stats.kinds import KINDS
 from bayeseffect.stats.priors import HierarchyPriors
 
 #: Posterior draws kept per simulation for the rank, thinned evenly to weaken autocorrelation.
 RANK_DRAWS = 99
 #: Scalar parameters ranked, when the model has them.
 SCALARS = ("alpha", "beta", "sd_prompt", "sd_prompt_slope", "sd_family", "sd_family_slope")
-
-
-def _observed_outcomes(design: Design, simulated: np.ndarray) -> np.ndarray:
-    """Turn the likelihood node's draws into the design's ``y`` (undo the model's transforms)."""
-    if design.kind == "continuous":
-        return design.meta["mean"] + design.meta["sd"] * simulated
-    if design.kind == "ordinal":
-        return simulated.astype(np.int64) + 1
-    return simulated.astype(np.int64)
 
 
 def run_sbc(design: Design, *, n_simulations: int = 100,
@@ -70,7 +62,7 @@ def run_sbc(design: Design, *, n_simulations: int = 100,
         divergences per simulation. Attrs record the design and sampler settings.
     """
     settings = settings or SamplerSettings(draws=400, tune=400, chains=2,
-                                           target_accept=TARGET_ACCEPT[design.kind])
+                                           target_accept=KINDS[design.kind].target_accept)
     compiled = CompiledFit(design, priors=priors, centered=centered, refittable=True)
     with warnings.catch_warnings():
         # Drawing observed nodes from the prior is the point of the exercise.
@@ -84,7 +76,8 @@ def run_sbc(design: Design, *, n_simulations: int = 100,
     ranks: dict[str, list[int]] = {name: [] for name in (*names, "sample_ate")}
     divergences = []
     for i in range(n_simulations):
-        fit = compiled.with_design(replace(design, y=_observed_outcomes(design, simulated[i])))
+        observed = KINDS[design.kind].observed(simulated[i], design)
+        fit = compiled.with_design(replace(design, y=observed))
         idata = fit.sample(settings, seed=seed + 1 + i)
         post = idata["posterior"].to_dataset()
         effect = compute_effects(post, fit.design, seed=seed)["sample_ate"].values.ravel()

@@ -1,22 +1,21 @@
 """Simulated datasets in the contract's format, with known effects.
 
-Used by the recovery and calibration tests, the benchmarks and study planning; the
-simulation follows the generative model the fits assume (see :mod:`bayeseffect.stats`).
+Used by the recovery and calibration tests, the benchmarks and the documentation; the
+simulation is the generative model the fits assume: group effects and linear predictors
+from :func:`.hierarchy.simulate_eta` (the model's arm coding, so ``alpha`` and ``beta``
+mean what they mean in the posterior) and outcomes from the kind's simulator in
+:data:`.kinds.KINDS`, at the kind's ``simulated`` parameters. Study planning
+(:mod:`.plan`) draws through the same two functions.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
-from scipy.special import expit
 
 from bayeseffect.data.contract import ARM_LABELS, CONTRACT_VERSION, REQUIRED_ATTRS
-from bayeseffect.stats.censored import expected_censored_nb
-
-#: Natural-scale settings of the simulated non-binary outcomes.
-CONTINUOUS_MEAN, CONTINUOUS_SD = 10.0, 2.0
-COUNT_MEAN, COUNT_DISPERSION = 20.0, 5.0
-ORDINAL_CUTPOINTS = (-1.5, -0.5, 0.5, 1.5)
+from bayeseffect.stats.hierarchy import HierarchyValues, simulate_eta
+from bayeseffect.stats.kinds import get_kind
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,6 @@ class Simulated:
 
     dataset: xr.Dataset
     sample_ate: float
-
-
-def _ordinal_mean(eta: np.ndarray) -> np.ndarray:
-    cuts = np.asarray(ORDINAL_CUTPOINTS)
-    return 1.0 + (1.0 - expit(cuts - eta[..., None])).sum(axis=-1)
 
 
 def simulate(
@@ -64,11 +58,12 @@ def simulate(
     Parameters
     ----------
     kind
-        ``binary``, ``continuous``, ``count`` or ``ordinal``.
+        A key of :data:`bayeseffect.stats.kinds.KINDS`.
     n_prompts, replicates, n_families
         Design size.
     alpha, beta
-        Base intercept and mean arm effect on the linear-predictor scale.
+        The model's intercept (mean level over both arms) and mean arm effect, on the
+        linear-predictor scale (see :class:`.hierarchy.HierarchyValues`).
     sd_prompt, sd_prompt_slope, sd_family, sd_family_slope
         Group-level SDs.
     upper
@@ -85,44 +80,25 @@ def simulate(
     Simulated
         The dataset and the true sample ATE on the outcome's own scale.
     """
+    entry = get_kind(kind)
     rng = np.random.default_rng(seed)
     family = np.arange(n_prompts) % n_families
-    f = rng.normal(0, sd_family, n_families)
-    s = rng.normal(0, sd_family_slope, n_families)
-    u = rng.normal(0, sd_prompt, n_prompts)
-    v = rng.normal(0, sd_prompt_slope, n_prompts)
-    eta_base = alpha + u + f[family]
-    slope = beta + s[family] + v
     item = (np.arange(n_prompts) // n_families) % max(n_items, 1)
-    if n_items >= 2:
-        # A separate stream keeps the simulations without items exactly as they were.
-        item_rng = np.random.default_rng([seed, 1])
-        eta_base = eta_base + item_rng.normal(0, sd_item, n_items)[item]
-        slope = slope + item_rng.normal(0, sd_item_slope, n_items)[item]
-    eta = np.stack([eta_base, eta_base + slope])  # (arm, prompt)
+    values = HierarchyValues(alpha=alpha, beta=beta, sd_prompt=sd_prompt,
+                             sd_prompt_slope=sd_prompt_slope, sd_family=sd_family,
+                             sd_family_slope=sd_family_slope, sd_item=sd_item,
+                             sd_item_slope=sd_item_slope)
+    eta = simulate_eta(values, family_index=family, n_families=n_families, rng=rng,
+                       item_index=item, n_items=n_items,
+                       item_rng=np.random.default_rng([seed, 1])).T  # (arm, prompt)
+    # Kinds whose simulated outcomes are lengths under the token limit take ``upper``.
+    limited = entry.simulated.upper is not None
+    parameters = replace(entry.simulated, upper=upper) if limited else entry.simulated
     shape = (2, n_prompts, replicates)
-    noise = rng.random(shape)
-    finish = np.full(shape, "stop", dtype=object)
-    if kind == "binary":
-        mean = expit(eta)
-        y = (noise < mean[:, :, None]).astype(float)
-    elif kind == "continuous":
-        mean = CONTINUOUS_MEAN + CONTINUOUS_SD * eta
-        scale = np.array([0.8, 0.5])[:, None, None]
-        y = mean[:, :, None] + CONTINUOUS_SD * scale * rng.standard_t(5, size=shape)
-    elif kind == "count":
-        mean = expected_censored_nb(COUNT_MEAN * np.exp(eta), COUNT_DISPERSION, upper)
-        latent = COUNT_MEAN * np.exp(eta)
-        p = COUNT_DISPERSION / (COUNT_DISPERSION + latent[:, :, None])
-        y = rng.negative_binomial(COUNT_DISPERSION, np.broadcast_to(p, shape)).astype(float)
-        finish = np.where(y >= upper, "length", "stop").astype(object)
-        y = np.minimum(y, upper)
-    elif kind == "ordinal":
-        mean = _ordinal_mean(eta)
-        cumulative = expit(np.asarray(ORDINAL_CUTPOINTS) - eta[..., None])  # P(y <= k)
-        y = 1.0 + (noise[..., None] > cumulative[:, :, None, :]).sum(axis=-1)
-    else:
-        raise ValueError(f"unknown kind {kind!r}")
+    y = entry.simulate(np.broadcast_to(eta[..., None], shape), parameters,
+                       np.arange(2)[:, None, None], 1, rng)
+    finish = np.where(limited & (y >= upper), "length", "stop")
+    mean = entry.expected(eta, parameters)
     dims = ("arm", "prompt", "replicate")
     ds = xr.Dataset(
         {
@@ -147,7 +123,7 @@ def simulate(
     if n_items >= 2:
         ds = ds.assign_coords(item=("prompt", [f"item-{i:04d}" for i in item]))
     if kind == "ordinal":
-        ds["outcome"].attrs["n_levels"] = len(ORDINAL_CUTPOINTS) + 1
+        ds["outcome"].attrs["n_levels"] = len(parameters.cutpoints) + 1
     ds.attrs = {key: "simulated" for key in REQUIRED_ATTRS}
     ds.attrs.update({
         "contract_version": CONTRACT_VERSION, "variable": f"simulated_{kind}",

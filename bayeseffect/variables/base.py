@@ -2,11 +2,12 @@
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from bayeseffect.variables.prompt_set import PromptItem, PromptSet
 
-Kind = Literal["binary", "continuous", "count", "ordinal"]
+#: An outcome kind's name: a key of ``bayeseffect.stats.kinds.KINDS``, the one table of
+#: kinds (a layer above this one; tests/stats/test_kinds.py checks every variable's).
+Kind = str
 
 #: Kind and ROPE (in tokens) of the verbosity outcome every run carries.
 VERBOSITY: tuple[Kind, float] = ("count", 5.0)

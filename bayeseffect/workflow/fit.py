@@ -38,7 +38,7 @@ def fit_run(run_dir: Path, *, outcome: str | None = None, draws: int | None = No
         ``posterior-<outcome>.nc`` and ``fit-<outcome>.json``.
     draws, tune, chains
         Sampler settings of the first attempt (retries lengthen them); ``draws`` defaults
-        to the outcome kind's (:data:`bayeseffect.stats.fit.DRAWS`).
+        to the outcome kind's (:data:`bayeseffect.stats.kinds.KINDS`).
     seed
         Sampler seed.
     parameterization
@@ -73,7 +73,8 @@ def _fit_locked(run_dir: Path, *, outcome: str | None, draws: int | None, tune: 
 
     from bayeseffect.stats.caches import generated_source_in_user_dir
     from bayeseffect.stats.design import design_from_dataset, moderators, require_both_arms
-    from bayeseffect.stats.fit import DRAWS, TARGET_ACCEPT, SamplerSettings, fit_design
+    from bayeseffect.stats.fit import SamplerSettings, fit_design
+    from bayeseffect.stats.kinds import KINDS
     from bayeseffect.stats.store import save_fit
     from bayeseffect.workflow.fit_files import DATASET_HASH, dataset_sha256, require_writable
 
@@ -82,7 +83,7 @@ def _fit_locked(run_dir: Path, *, outcome: str | None, draws: int | None, tune: 
     require_both_arms(design)
     # Before sampling, not after four attempts of it.
     require_writable(run_dir)
-    draws = draws or DRAWS[design.kind]
+    draws = draws or KINDS[design.kind].draws
     posterior_file, summary_file, _ = outcome_files(run_dir, design.outcome,
                                                     primary=str(ds.attrs["primary_outcome"]))
     if console is not None:
@@ -103,7 +104,7 @@ def _fit_locked(run_dir: Path, *, outcome: str | None, draws: int | None, tune: 
     with generated_source_in_user_dir():
         result = fit_design(
             design, settings=SamplerSettings(draws=draws, tune=tune, chains=chains,
-                                             target_accept=TARGET_ACCEPT[design.kind]),
+                                             target_accept=KINDS[design.kind].target_accept),
             seed=seed, parameterization=parameterization, by=("family", *moderators(design)),
             progressbar=console is not None and console.is_terminal, on_attempt=announce)
         prior = prior_effects(design, centered=result.attempts[-1].centered, seed=seed)

@@ -62,7 +62,8 @@ def plan_run(*, pilot: Path | None = None, effect: float | None = None, kind: st
     """
     from bayeseffect.report.plan import StudyPlan, print_plan
     from bayeseffect.stats.caches import generated_source_in_user_dir
-    from bayeseffect.stats.design import KINDS, design_from_dataset
+    from bayeseffect.stats.design import design_from_dataset
+    from bayeseffect.stats.kinds import KINDS
     from bayeseffect.stats.plan import Assumptions, pilot_assumptions, plan_study
     from bayeseffect.workflow.fit_files import load_posterior
 

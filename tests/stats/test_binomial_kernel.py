@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from bayeseffect.stats import binomial_kernel
 from bayeseffect.stats.design import design_from_dataset
 from bayeseffect.stats.fit import CompiledFit, SamplerSettings
+from bayeseffect.stats.kernels import binomial, nutpie_bridge
 from bayeseffect.stats.models import build_model
 from bayeseffect.stats.priors import HierarchyPriors, Prior
 from bayeseffect.stats.simulate import simulate
@@ -28,8 +28,8 @@ def test_density_and_gradient_equal_pymc_at_random_points(kwargs, centered):
     model = build_model(design, priors=PRIORS, centered=centered).model
     logp = model.compile_logp(mode="FAST_COMPILE")
     dlogp = model.compile_dlogp(mode="FAST_COMPILE")
-    arrays = binomial_kernel.compile_binomial(design, priors=PRIORS, centered=centered).arrays
-    layout = binomial_kernel.Layout.of(design)
+    arrays = nutpie_bridge.compile_binomial(design, priors=PRIORS, centered=centered).arrays
+    layout = binomial.Layout.of(design)
     start = model.initial_point()
     rng = np.random.default_rng(0)
     gaps = []
@@ -43,7 +43,7 @@ def test_density_and_gradient_equal_pymc_at_random_points(kwargs, centered):
             cursor += size
         assert cursor == layout.n_dim
         grad = np.zeros(layout.n_dim)
-        value = binomial_kernel.logp_and_grad(
+        value = binomial.logp_and_grad(
             x, arrays["y"], arrays["trials"], arrays["prompt_index"], arrays["arm_index"],
             arrays["family_index"], arrays["item_index"], np.asarray(layout.sizes),
             arrays["priors"], centered, grad)
@@ -56,7 +56,7 @@ def test_density_and_gradient_equal_pymc_at_random_points(kwargs, centered):
 def test_kernel_posterior_has_the_pymc_variables_and_refits_new_data():
     design = _design(n_prompts=30, replicates=4, n_families=3)
     compiled = CompiledFit(design, priors=None, centered=False, refittable=True)
-    assert isinstance(compiled._compiled, binomial_kernel.KernelModel)
+    assert isinstance(compiled._compiled, nutpie_bridge.KernelModel)
     settings = SamplerSettings(draws=300, tune=300, chains=2)
     post = compiled.sample(settings, seed=1)["posterior"].to_dataset()
     assert set(post.data_vars) == set(compiled.var_names)
@@ -74,8 +74,8 @@ def test_kernel_posterior_has_the_pymc_variables_and_refits_new_data():
 def test_priors_the_kernel_lacks_fall_back_to_pymc():
     design = _design(n_prompts=12, replicates=2, n_families=2)
     heavy = HierarchyPriors(effect=Prior("StudentT", {"nu": 3, "mu": 0.0, "sigma": 1.0}))
-    assert not binomial_kernel.supports(design, heavy)
+    assert not binomial.supports(design, heavy)
     compiled = CompiledFit(design, priors=heavy, centered=False)
-    assert not isinstance(compiled._compiled, binomial_kernel.KernelModel)
+    assert not isinstance(compiled._compiled, nutpie_bridge.KernelModel)
     with pytest.raises(ValueError, match="binomial kernel"):
-        binomial_kernel.compile_binomial(design, priors=heavy, centered=False)
+        nutpie_bridge.compile_binomial(design, priors=heavy, centered=False)

@@ -62,12 +62,13 @@ def test_planned_width_matches_a_real_continuous_fit():
 @pytest.mark.parametrize("kind", ["count", "ordinal"])
 def test_planned_width_matches_paired_t_on_simulated_studies(kind):
     from bayeseffect.stats.crosschecks import paired_t
-    from bayeseffect.stats.simulate import COUNT_DISPERSION, COUNT_MEAN, ORDINAL_CUTPOINTS
+    from bayeseffect.stats.kinds import KINDS
 
-    # simulate() codes the arms 0/1, the plan -1/2, +1/2: shift alpha by half the effect.
-    assumptions = Assumptions(kind=kind, alpha=0.2, beta=0.4, scale=(COUNT_MEAN, 1.0),
-                              dispersion=COUNT_DISPERSION, upper=64,
-                              cutpoints=tuple(ORDINAL_CUTPOINTS))
+    # simulate() and the plan share the model's arm coding (-1/2, +1/2): the same alpha.
+    count, ordinal = KINDS["count"].simulated, KINDS["ordinal"].simulated
+    assumptions = Assumptions(kind=kind, alpha=0.0, beta=0.4, scale=(count.mean, 1.0),
+                              dispersion=count.dispersion, upper=64,
+                              cutpoints=tuple(ordinal.cutpoints))
     widths = []
     for seed in range(20):
         sim = simulate(kind, n_prompts=60, replicates=3, beta=0.4, seed=seed)

@@ -12,7 +12,8 @@ import pytest
 
 from bayeseffect.report.plots import plot_sbc
 from bayeseffect.stats.design import design_from_dataset
-from bayeseffect.stats.fit import TARGET_ACCEPT, SamplerSettings
+from bayeseffect.stats.fit import SamplerSettings
+from bayeseffect.stats.kinds import KINDS
 from bayeseffect.stats.sbc import RANK_DRAWS, rank_uniformity_pvalues, run_sbc
 from bayeseffect.stats.simulate import simulate
 
@@ -41,7 +42,8 @@ def test_sbc_ranks_have_the_right_layout(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["binary", "continuous", "count", "ordinal"])
 def test_sbc_ranks_are_uniform(kind, tmp_path):
-    settings = SamplerSettings(draws=300, tune=300, chains=2, target_accept=TARGET_ACCEPT[kind])
+    settings = SamplerSettings(draws=300, tune=300, chains=2,
+                               target_accept=KINDS[kind].target_accept)
     tree = run_sbc(_design(kind), n_simulations=100, settings=settings, seed=7)
     out = Path(os.environ.get("BAYESEFFECT_SBC_DIR", tmp_path))
     out.mkdir(parents=True, exist_ok=True)

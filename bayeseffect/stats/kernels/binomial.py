@@ -1,17 +1,26 @@
-"""A hand-written log density and gradient of the binary model, for nutpie.
+"""A hand-written log density and gradient of the binary model, in numba.
 
-The PyMC model of :mod:`.models` stays the definition of the binary model; this module
-evaluates the same log density (up to a constant) and its gradient on the same
-unconstrained parameters as PyMC's transforms (log for the SDs, PyMC's zero-sum
-transform for the group offsets), in one numba loop over the cells. At 1,000 prompts
-x 2 arms the gradient pytensor generates took 250 us per evaluation here, this one 75-90
-us; nutpie calls it as a C function, without Python or the GIL. Since it depends on the
-data only through its arguments, numba caches its machine code on disk, where the PyMC
-model had to be compiled again (14 s) for every design. ``tests/test_binomial_kernel.py`` checks the
-density and gradient against PyMC's at random points.
+The PyMC model of :mod:`bayeseffect.stats.models` stays the definition of the binary
+model; this module evaluates the same log density (up to a constant) and its gradient on
+the same unconstrained parameters as PyMC's transforms (log for the SDs, PyMC's zero-sum
+transform for the group offsets), in one numba loop over the cells. At 1,000 prompts x 2
+arms the gradient pytensor generates took 250 us per evaluation here, this one 75-90 us;
+nutpie calls it as a C function, without Python or the GIL. Since it depends on the data
+only through its arguments, numba caches its machine code on disk, where the PyMC model
+had to be compiled again (14 s) for every design. ``tests/stats/test_binomial_kernel.py``
+checks the density and gradient against PyMC's at random points.
+
+This module imports no nutpie: :mod:`.nutpie_bridge` wraps the C callbacks below in
+nutpie's (private) model classes, so a nutpie upgrade's risk sits there. The callbacks'
+C signature and return codes (0 ok, 3 gradient not finite, 4 density not finite) are the
+ones nutpie's ``LogpFunc``/``ExpandFunc`` call; they stay here, beside the functions they
+call, because numba's on-disk cache of a function is invalidated only when *its own*
+file changes: a cached callback in another file would keep stale machine code of a
+density changed here.
 
 Only the priors the kernel knows are supported (Normal intercept and effect, HalfNormal
-group SDs, any parameters); :func:`supports` says when :mod:`.fit` may use it.
+group SDs, any parameters); :func:`supports` says when :mod:`bayeseffect.stats.fit` may
+use it.
 """
 
 import math
@@ -22,13 +31,12 @@ import numba
 import numpy as np
 from numba.core import cgutils, types
 from numba.extending import intrinsic
-from nutpie import _lib
-from nutpie.sample import CompiledModel
 
 from bayeseffect.stats.caches import numba_cache_in_user_dir
 from bayeseffect.stats.design import Design
 from bayeseffect.stats.hierarchy import ARM_CODES, GROUP_TERMS
-from bayeseffect.stats.priors import DEFAULT_PRIORS, HierarchyPriors
+from bayeseffect.stats.kinds import KINDS
+from bayeseffect.stats.priors import HierarchyPriors
 
 ARM_CODE_BASE, ARM_CODE_INSTRUCT = ARM_CODES
 
@@ -46,7 +54,7 @@ def _cached(decorator: Any) -> Any:
 
 def supports(design: Design, priors: HierarchyPriors | None) -> bool:
     """Whether the kernel implements this design's model with these priors."""
-    priors = priors or DEFAULT_PRIORS[design.kind]
+    priors = priors or KINDS[design.kind].priors
     return (design.kind == "binary"
             and priors.intercept.distribution == "Normal"
             and priors.effect.distribution == "Normal"
@@ -215,16 +223,17 @@ def logp_and_grad(x: np.ndarray, y: np.ndarray, trials: np.ndarray, prompt_index
     return logp
 
 
-#: Header of the data block the C callbacks receive: sizes, flags and array addresses.
-_HEADER = ("n_cells", "n_prompts", "centered", "size0", "size1", "size2", "size3", "size4",
-           "size5", "y", "trials", "prompt_index", "arm_index", "family_index",
-           "item_index", "priors")
+#: Header of the data block the C callbacks receive (nutpie passes its address through as
+#: ``user_data``): sizes, flags and array addresses.
+HEADER = ("n_cells", "n_prompts", "centered", "size0", "size1", "size2", "size3", "size4",
+          "size5", "y", "trials", "prompt_index", "arm_index", "family_index",
+          "item_index", "priors")
 # Positions for the compiled code (numba freezes module-level integers as constants).
-_N_HEADER = len(_HEADER)
-_SIZES = _HEADER.index("size0")
+_N_HEADER = len(HEADER)
+_SIZES = HEADER.index("size0")
 _Y, _TRIALS, _PROMPT, _ARM, _FAMILY, _ITEM, _PRIORS = (
-    _HEADER.index(name) for name in ("y", "trials", "prompt_index", "arm_index",
-                                     "family_index", "item_index", "priors"))
+    HEADER.index(name) for name in ("y", "trials", "prompt_index", "arm_index",
+                                    "family_index", "item_index", "priors"))
 
 
 def _pointer_typing(typingctx: Any, address: Any) -> Any:  # pragma: no cover - compiled
@@ -260,8 +269,9 @@ _EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types
 
 
 @_cached(numba.cfunc(_LOGP_SIGNATURE, cache=True))
-def _logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
-                   user_data: Any) -> int:  # pragma: no cover - compiled
+def logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
+                  user_data: Any) -> int:  # pragma: no cover - compiled
+    """Nutpie's log density callback: the density and its gradient at ``x_`` (C ABI)."""
     (y, trials, prompt_index, arm_index, family_index, item_index, sizes, priors,
      centered) = _unpack(user_data)
     x = numba.carray(x_, (dim,))
@@ -281,7 +291,7 @@ def _logp_callback(dim: int, x_: Any, out_: Any, logp_: Any,
 @_cached(numba.njit(cache=True, nogil=True))
 def expand(x: np.ndarray, sizes: np.ndarray,
            out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Write the constrained values in :attr:`KernelModel.names` order to ``out``.
+    """Write the constrained values in :func:`posterior_variables` order to ``out``.
 
     That is alpha, beta, then per present term its SD and its offsets.
     """
@@ -298,8 +308,9 @@ def expand(x: np.ndarray, sizes: np.ndarray,
 
 
 @_cached(numba.cfunc(_EXPAND_SIGNATURE, cache=True))
-def _expand_callback(dim: int, expanded: int, x_: Any, out_: Any,
-                     user_data: Any) -> int:  # pragma: no cover - compiled
+def expand_callback(dim: int, expanded: int, x_: Any, out_: Any,
+                    user_data: Any) -> int:  # pragma: no cover - compiled
+    """Nutpie's expand callback: the constrained values of ``x_`` (C ABI)."""
     unpacked = _unpack(user_data)
     x = numba.carray(x_, (dim,))
     out = numba.carray(out_, (expanded,))
@@ -307,99 +318,28 @@ def _expand_callback(dim: int, expanded: int, x_: Any, out_: Any,
     return 0
 
 
-@dataclass(frozen=True)
-class KernelModel(CompiledModel):
-    """nutpie's model of a binary design on the kernel's C callbacks (no GIL, no compile).
+def posterior_variables(design: Design, *, centered: bool
+                        ) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
+    """Names, shapes and dims of the posterior variables, in :func:`expand`'s order.
 
-    Build it with :func:`compile_binomial`. Uses nutpie's internal model classes, the
-    ones its own PyMC path uses; the lock file pins nutpie, and the tests sample with it.
+    The names are PyMC's (``z_`` offsets when non-centered), so that both paths write
+    the same posterior.
     """
-
-    layout: Layout
-    names: tuple[str, ...]
-    shapes_: tuple[tuple[int, ...], ...]
-    coords_: dict[str, list[str]]
-    arrays: dict[str, np.ndarray]
-    header: np.ndarray
-
-    @property
-    def n_dim(self) -> int:
-        """Length of the unconstrained vector."""
-        return self.layout.n_dim
-
-    @property
-    def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Shape of each posterior variable."""
-        return dict(zip(self.names, self.shapes_, strict=True))
-
-    @property
-    def coords(self) -> dict[str, list[str]]:
-        """Coordinates of the posterior's dims."""
-        return self.coords_
-
-    @property
-    def n_expanded(self) -> int:
-        """Length of the constrained values :func:`expand` writes."""
-        return sum(math.prod(shape) for shape in self.shapes_)
-
-    def with_data(self, **updates: np.ndarray) -> "KernelModel":
-        """Return a copy with new observations ``y`` and ``trials`` (same shape)."""
-        arrays = dict(self.arrays)
-        for name, value in updates.items():
-            if name not in ("y", "trials"):
-                raise KeyError(f"unknown data: {name}")
-            new = np.ascontiguousarray(value, dtype=np.float64)
-            if new.shape != arrays[name].shape:
-                raise ValueError(f"{name} must keep its shape {arrays[name].shape}")
-            arrays[name] = new
-        return replace_arrays(self, arrays)
-
-    def _make_sampler(self, settings: Any, init_mean: Any, cores: int, progress_type: Any,
-                      extra_callback: Any, extra_callback_rate: Any, store: Any) -> Any:
-        return _lib.PySampler.from_pymc(settings, cores, self._make_model(init_mean),
-                                        progress_type, extra_callback, extra_callback_rate,
-                                        store)
-
-    def _make_model(self, init_mean: Any) -> Any:
-        address = self.header.ctypes.data
-        logp = _lib.LogpFunc(_logp_callback.address, address, self)
-        expand_fn = _lib.ExpandFunc(self.n_dim, self.n_expanded, _expand_callback.address,
-                                    address, self)
-        dim_sizes = {name: len(values) for name, values in self.coords_.items()}
-        variables = _lib.PyVariable.new_variables(
-            list(self.names), ["float64"] * len(self.names), list(self.shapes_), dim_sizes,
-            self.dims or {})
-
-        def initial_point(seed: int) -> np.ndarray:
-            # PyMC's default: every unconstrained coordinate jittered uniformly in (-1, 1).
-            return np.random.default_rng(seed).uniform(-1.0, 1.0, self.n_dim)
-
-        def make_adapter(*args: Any, **kwargs: Any) -> Any:
-            from nutpie.transform_adapter import make_transform_adapter
-            return make_transform_adapter()(*args, **kwargs, logp_fn=None)
-
-        return _lib.PyMcModel(logp, expand_fn, variables, self.n_dim, dim_sizes,
-                              self.coords_, initial_point, make_adapter)
+    names: list[str] = ["alpha", "beta"]
+    shapes: list[tuple[int, ...]] = [(), ()]
+    dims: dict[str, tuple[str, ...]] = {}
+    for (name, sd_name, dim), size in zip(GROUP_TERMS, Layout.of(design).sizes, strict=True):
+        if size:
+            offset = name if centered else f"z_{name}"
+            names += [sd_name, offset]
+            shapes += [(), (size,)]
+            dims[offset] = (dim,)
+    return names, shapes, dims
 
 
-def replace_arrays(model: KernelModel, arrays: dict[str, np.ndarray]) -> KernelModel:
-    """Return a copy of ``model`` whose header points at ``arrays``."""
-    header = model.header.copy()
-    for name, value in arrays.items():
-        header[_HEADER.index(name)] = value.ctypes.data
-    return KernelModel(dims=model.dims, layout=model.layout, names=model.names,
-                       shapes_=model.shapes_, coords_=model.coords_, arrays=arrays,
-                       header=header)
-
-
-def _names(centered: bool) -> list[tuple[str, str, str]]:
-    return [(name if centered else f"z_{name}", sd_name, dim)
-            for name, sd_name, dim in GROUP_TERMS]
-
-
-def compile_binomial(design: Design, *, priors: HierarchyPriors | None,
-                     centered: bool) -> KernelModel:
-    """Build nutpie's model of ``design`` (binary) on the kernel.
+def pack(design: Design, *, priors: HierarchyPriors | None,
+         centered: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Pack the callbacks' data: contiguous arrays and the header that points at them.
 
     Parameters
     ----------
@@ -408,18 +348,19 @@ def compile_binomial(design: Design, *, priors: HierarchyPriors | None,
     priors
         Hierarchy priors (:func:`supports` must accept them).
     centered
-        Centered or non-centered group offsets, as in :mod:`.hierarchy`.
+        Centered or non-centered group offsets, as in :mod:`bayeseffect.stats.hierarchy`.
 
     Returns
     -------
-    KernelModel
-        Ready for ``nutpie.sample``; ``with_data(y=..., trials=...)`` swaps observations.
+    tuple
+        ``(arrays, header)``: the arrays by :data:`HEADER` name and the int64 header
+        (sizes, flags and the arrays' addresses) whose address the callbacks receive. The
+        header holds raw addresses: keep ``arrays`` alive as long as it is used.
     """
     if not supports(design, priors) or design.trials is None:
         raise ValueError("the binomial kernel needs a binary design with Normal intercept "
                          "and effect priors and HalfNormal group SDs")
-    priors = priors or DEFAULT_PRIORS["binary"]
-    layout = Layout.of(design)
+    priors = priors or KINDS["binary"].priors
     item_index = (design.item_index if len(design.items) >= 2
                   else np.zeros(len(design.prompts), dtype=np.int64))
     arrays = {
@@ -434,21 +375,15 @@ def compile_binomial(design: Design, *, priors: HierarchyPriors | None,
             priors.effect.params.get("mu", 0.0), priors.effect.params.get("sigma", 1.0),
             priors.group_sd.params.get("sigma", 1.0)], dtype=np.float64),
     }
-    header = np.zeros(len(_HEADER), dtype=np.int64)
+    header = np.zeros(len(HEADER), dtype=np.int64)
     header[:3] = (design.y.size, len(design.prompts), int(centered))
-    header[_SIZES:_SIZES + 6] = layout.sizes
-    names: list[str] = ["alpha", "beta"]
-    shapes: list[tuple[int, ...]] = [(), ()]
-    dims: dict[str, tuple[str, ...]] = {}
-    for (name, sd_name, dim), size in zip(_names(centered), layout.sizes, strict=True):
-        if size:
-            names += [sd_name, name]
-            shapes += [(), (size,)]
-            dims[name] = (dim,)
-    coords: dict[str, list[str]] = {"prompt": list(design.prompts),
-                                    "family": list(design.families)}
-    if len(design.items) >= 2:
-        coords["item"] = list(design.items)
-    model = KernelModel(dims=dims, layout=layout, names=tuple(names), shapes_=tuple(shapes),
-                        coords_=coords, arrays=arrays, header=header)
-    return replace_arrays(model, arrays)
+    header[_SIZES:_SIZES + 6] = Layout.of(design).sizes
+    return arrays, point_header(header, arrays)
+
+
+def point_header(header: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Return a copy of ``header`` holding the addresses of ``arrays``."""
+    header = header.copy()
+    for name, value in arrays.items():
+        header[HEADER.index(name)] = value.ctypes.data
+    return header
