@@ -28,24 +28,30 @@ def write_lora_gguf(path: Path, *, arch: str = "gemma3", rank: int = 4, alpha: f
                     blocks: range | None = None, targets: tuple[str, ...] = ("attn_q", "attn_v"),
                     seed: int = 0, std: float = 0.05, dtype: type = np.float32,
                     file_type: str = "adapter", lora_type: str = "lora",
-                    shapes: dict[str, tuple[int, int]] | None = None) -> Path:
-    """Write a random LoRA adapter (for gemma-3-270m by default) and return its path."""
+                    weights: dict[str, tuple[int, int]] | None = None,
+                    b_factor: float = 1.0) -> Path:
+    """Write a random LoRA adapter and return its path.
+
+    By default for gemma-3-270m: ``targets`` in every block (or ``blocks``); ``weights``
+    names the adapted weights and their ``(in_features, out_features)`` instead.
+    ``b_factor`` multiplies every ``lora_b`` after drawing (the same draws otherwise).
+    """
     import gguf
 
-    shapes = shapes or GEMMA3_270M_SHAPES
+    if weights is None:
+        weights = {f"blk.{block}.{target}.weight": GEMMA3_270M_SHAPES[target]
+                   for block in (blocks if blocks is not None else range(GEMMA3_270M_BLOCKS))
+                   for target in targets}
     rng = np.random.default_rng(seed)
     writer = gguf.GGUFWriter(str(path), arch=arch)
-    writer.add_string("general.type", file_type)
+    writer.add_type(file_type)
     writer.add_string(gguf.Keys.Adapter.TYPE, lora_type)
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
-    for block in blocks if blocks is not None else range(GEMMA3_270M_BLOCKS):
-        for target in targets:
-            n_in, n_out = shapes[target]
-            name = f"blk.{block}.{target}.weight"
-            writer.add_tensor(f"{name}.lora_a",
-                              rng.normal(0.0, std, (rank, n_in)).astype(dtype))
-            writer.add_tensor(f"{name}.lora_b",
-                              rng.normal(0.0, std, (n_out, rank)).astype(dtype))
+    for name, (n_in, n_out) in weights.items():
+        lora_a = rng.normal(0.0, std, (rank, n_in))
+        lora_b = rng.normal(0.0, std, (n_out, rank)) * b_factor
+        writer.add_tensor(f"{name}.lora_a", lora_a.astype(dtype))
+        writer.add_tensor(f"{name}.lora_b", lora_b.astype(dtype))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
