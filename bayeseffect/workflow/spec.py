@@ -299,9 +299,9 @@ def _determinants(var: OutcomeVariable, prompt_set: PromptSet, *, pair: Resolved
     return determinants
 
 
-def _check_backend_applies_adapters(backend: Backend, models: ResolvedPair) -> None:
+def _check_backend_applies_adapters(remote: bool, models: ResolvedPair) -> None:
     """Refuse adapters on servers: each answers with what it loaded, unaware of ours."""
-    if backend.remote and any(a.adapter is not None for a in models.arms.values()):
+    if remote and any(a.adapter is not None for a in models.arms.values()):
         raise BayesEffectError("the openai backend cannot apply a LoRA adapter (each server "
                                "answers with the model it loaded); sample an adapter arm "
                                "with --backend llama")
@@ -391,10 +391,12 @@ def resolve_run(
     elif (pair is not None or base is not None or instruct is not None
           or instruct_lora is not None):
         raise BayesEffectError("give either a resolved pair or --pair/--base/--instruct")
+    # Before any server is asked what it serves: the answer would not matter.
+    _check_backend_applies_adapters(servers is not None or (backend is not None
+                                                            and backend.remote), models)
     if backend is None:
         backend = resolve_backend(params=params, servers=servers, concurrency=concurrency,
                                   open_generator=open_generator)
-    _check_backend_applies_adapters(backend, models)
     determinants = _determinants(var, prompt_set, pair=models, backend=backend,
                                  replicates=replicates, seed=seed, params=params)
     identity = fingerprint(determinants)
