@@ -102,8 +102,8 @@ def test_a_pinned_adapter_with_another_hash_is_a_one_line_error(tmp_path, tiny_b
                                                                 tiny_adapter):
     spec = load_pair_file(_catalog(tmp_path, f'path = "{tiny_adapter.name}"\n'
                                              f'sha256 = "{"0" * 64}"'))
-    with pytest.raises(BayesEffectError, match="LoRA adapter file .* has sha256 .* but the "
-                                                "catalog pins 000000000000") as info:
+    with pytest.raises(BayesEffectError, match=r"LoRA adapter file .* has sha256 .* but the "
+                                                r"catalog pins 000000000000") as info:
         resolve_pair(spec)
     assert "\n" not in str(info.value)
 
@@ -159,7 +159,7 @@ def test_an_adapter_that_does_not_fit_the_base_is_a_one_line_error(tmp_path, tin
 
 def test_a_missing_adapter_file_is_a_one_line_error(tmp_path, tiny_base):
     with pytest.raises(BayesEffectError,
-                       match="instruct LoRA adapter file .*absent.gguf does not exist"):
+                       match=r"instruct LoRA adapter file .*absent\.gguf does not exist"):
         resolve_models(base=tiny_base, instruct_lora=tmp_path / "absent.gguf")
 
 
