@@ -189,11 +189,11 @@ def _parse_source(arm: str, table: dict[str, Any] | None, where: Path) -> ArmSou
         raise BayesEffectError(
             f"{where}: [{arm}] source must be one of {', '.join(_REQUIRED_KEYS)}, not {kind!r}"
         )
-    if kind == SAME_AS_BASE and (arm == "base" or "sha256" in table):
-        raise BayesEffectError(
-            f"{where}: [{arm}] source 'same-as-base' is for the instruct arm only and takes "
-            "no sha256 (the base arm's file is checked)" if arm != "base" else
-            f"{where}: [base] source cannot be 'same-as-base'")
+    if kind == SAME_AS_BASE and arm == "base":
+        raise BayesEffectError(f"{where}: [base] source cannot be 'same-as-base'")
+    if kind == SAME_AS_BASE and "sha256" in table:
+        raise BayesEffectError(f"{where}: [{arm}] source 'same-as-base' takes no sha256 "
+                               "(the base arm's file is checked)")
     missing = [key for key in _REQUIRED_KEYS[kind] if key not in table]
     if missing:
         raise BayesEffectError(f"{where}: [{arm}] source {kind!r} needs {', '.join(missing)}")

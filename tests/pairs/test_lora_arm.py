@@ -274,3 +274,17 @@ def test_instruct_lora_without_its_partners_is_a_one_line_error(tmp_path, tiny_b
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert written == []
+
+
+def test_every_variable_of_a_study_gets_the_adapter_arm(tmp_path, tiny_base, tiny_adapter):
+    from bayeseffect.sampling.run_dir import read_manifest
+    from bayeseffect.workflow.study import sample_all
+
+    run_dirs, _, _ = sample_all(base=tiny_base, instruct_lora=tiny_adapter, lora_scale=0.5,
+                                prompts=1, replicates=1, fit=False,
+                                runs_root=tmp_path / "runs", open_generator=FakeFactory())
+    assert run_dirs
+    for run_dir in run_dirs:
+        manifest = read_manifest(run_dir)
+        assert manifest["adapters"]["instruct"]["scale"] == 0.5
+        assert manifest["pair_check"]["matched_by"] == BY_CONSTRUCTION
