@@ -93,6 +93,11 @@ def _console() -> Console:
               help="Base model file (control arm); use with --instruct.")
 @click.option("--instruct", type=click.Path(path_type=Path), metavar="GGUF",
               help="Instruction-tuned model file (treatment arm); use with --base.")
+@click.option("--instruct-lora", type=click.Path(path_type=Path), metavar="GGUF",
+              help="LoRA adapter GGUF: the treatment arm is --base plus this adapter, prompted "
+                   "in Gemma's chat turns (instead of --instruct).")
+@click.option("--lora-scale", type=float, default=None, metavar="SCALE",
+              help="How strongly --instruct-lora is applied (0: the bare base)  [default: 1]")
 @click.option("--prompts", "-n", default=40, show_default=True,
               help="Prompts generated (120 gives the logic set's fully crossed design).")
 @click.option("--replicates", "-r", default=4, show_default=True,
@@ -127,7 +132,8 @@ def _console() -> Console:
 @click.option("--fit/--no-fit", default=True, show_default=True,
               help="Fit and report right after sampling.")
 def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | None,
-           prompts: int, replicates: int, max_tokens: int | None, temperature: float, seed: int,
+           instruct_lora: Path | None, lora_scale: float | None, prompts: int,
+           replicates: int, max_tokens: int | None, temperature: float, seed: int,
            threads: int | None, backend: str, base_url: str | None, instruct_url: str | None,
            concurrency: int, cache: bool, batch_size: int, out: Path | None,
            fit: bool) -> None:
@@ -171,7 +177,9 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         if out is not None:
             raise BayesEffectError("--out names one run; with --variable all every variable "
                                    "gets its own run under runs/")
-        _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct, prompts=prompts,
+        _, rows, _ = sample_all(pair=pair, base=base, instruct=instruct,
+                                instruct_lora=instruct_lora, lora_scale=lora_scale,
+                                prompts=prompts,
                                 replicates=replicates, seed=seed, params=params,
                                 own_max_tokens=max_tokens is None, fit=fit, console=console,
                                 servers=servers, concurrency=concurrency, cache=cache_path)
@@ -180,7 +188,8 @@ def sample(variable: str, pair: str | None, base: Path | None, instruct: Path | 
         return
     if max_tokens is None:
         params = replace(params, max_tokens=get_variable(variable).max_tokens)
-    run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
+    run_dir = sample_run(variable, pair=pair, base=base, instruct=instruct,
+                         instruct_lora=instruct_lora, lora_scale=lora_scale, prompts=prompts,
                          replicates=replicates, seed=seed, params=params, out=out,
                          console=console, servers=servers, concurrency=concurrency,
                          cache=cache_path)

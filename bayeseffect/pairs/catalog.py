@@ -1,13 +1,16 @@
 """The model catalog: named base/instruct pairs, their GGUF files, how each arm is prompted.
 
-Resolving a pair only locates and checks files; nothing here loads a model or
-downloads anything.
+An arm is a GGUF file, optionally with a LoRA adapter GGUF applied on top of it: the
+treatment arm of a controlled instruction tuning is the base file itself plus an
+adapter (``source = "same-as-base"`` and an ``[instruct.adapter]`` table). Resolving a
+pair only locates and checks files; nothing here loads a model or downloads anything.
 """
 
 import difflib
 import hashlib
 import importlib
 import importlib.metadata
+import math
 import os
 import re
 import tomllib
@@ -76,6 +79,27 @@ class ArmSource:
 
 
 @dataclass(frozen=True)
+class AdapterSource:
+    """A LoRA adapter GGUF that an arm applies on top of its model file.
+
+    Attributes
+    ----------
+    path
+        The adapter file (a catalog entry's relative path is resolved against its folder).
+    sha256
+        Expected file hash, checked before use when given.
+    scale
+        How strongly the adapter is applied (llama.cpp multiplies its ``alpha / r`` by it;
+        0 is the bare model, 1 the adapter as trained).
+
+    """
+
+    path: Path
+    sha256: str | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class PairSpec:
     """A base/instruct pair as the catalog describes it.
 
@@ -89,6 +113,9 @@ class PairSpec:
         Arm name -> where its file comes from.
     prompting
         Arm name -> how it is prompted.
+    adapters
+        Arm name -> the LoRA adapter applied on top of its file (arms without one are
+        absent).
 
     """
 
@@ -96,16 +123,36 @@ class PairSpec:
     description: str
     sources: dict[str, ArmSource]
     prompting: dict[str, Prompting]
+    adapters: dict[str, AdapterSource] = field(default_factory=dict)
 
 
-def default_prompting(arm: str) -> Prompting:
-    """Return the as-intended prompting of an arm: completion frame for base, chat for instruct."""
+#: How an arm made of a base file and an instruction-tuning LoRA adapter is prompted by
+#: default: Gemma's chat turns written as a completion frame (a base GGUF has no chat
+#: template). The frame is tokenized with special tokens, so ``<start_of_turn>`` and
+#: ``<end_of_turn>`` become Gemma's tokens 105 and 106; llama.cpp ends a generation at
+#: 106, an end-of-generation token, and the stop string catches it written out in text.
+GEMMA_TURNS = Prompting(
+    frame="completion",
+    template="<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n",
+    stop=("<end_of_turn>",),
+)
+
+
+def default_prompting(arm: str, *, adapter: bool = False) -> Prompting:
+    """Return the as-intended prompting of an arm.
+
+    A completion frame for base, chat for instruct, and :data:`GEMMA_TURNS` for an arm
+    that is a model file plus an instruction-tuning adapter (``adapter``).
+    """
+    if adapter:
+        return GEMMA_TURNS
     return Prompting(frame="completion") if arm == "base" else Prompting(frame="chat")
 
 
-def _parse_prompting(arm: str, table: dict[str, Any] | None, where: Path) -> Prompting:
+def _parse_prompting(arm: str, table: dict[str, Any] | None, where: Path, *,
+                     adapter: bool = False) -> Prompting:
     if table is None:
-        return default_prompting(arm)
+        return default_prompting(arm, adapter=adapter)
     frame = table.get("frame")
     if frame not in ("completion", "chat"):
         raise BayesEffectError(
@@ -122,7 +169,11 @@ def _parse_prompting(arm: str, table: dict[str, Any] | None, where: Path) -> Pro
     return prompting
 
 
-_REQUIRED_KEYS = {
+#: The instruct arm's source that reuses the base arm's file (a base file plus an adapter).
+SAME_AS_BASE = "same-as-base"
+
+_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    SAME_AS_BASE: (),
     "local": ("path",),
     "huggingface": ("repo", "filename", "sha256"),
     "pypi-file": ("package", "file"),
@@ -138,13 +189,40 @@ def _parse_source(arm: str, table: dict[str, Any] | None, where: Path) -> ArmSou
         raise BayesEffectError(
             f"{where}: [{arm}] source must be one of {', '.join(_REQUIRED_KEYS)}, not {kind!r}"
         )
+    if kind == SAME_AS_BASE and arm == "base":
+        raise BayesEffectError(f"{where}: [base] source cannot be 'same-as-base'")
+    if kind == SAME_AS_BASE and "sha256" in table:
+        raise BayesEffectError(f"{where}: [{arm}] source 'same-as-base' takes no sha256 "
+                               "(the base arm's file is checked)")
     missing = [key for key in _REQUIRED_KEYS[kind] if key not in table]
     if missing:
         raise BayesEffectError(f"{where}: [{arm}] source {kind!r} needs {', '.join(missing)}")
-    options = {k: str(v) for k, v in table.items() if k not in ("source", "sha256", "prompting")}
+    options = {k: str(v) for k, v in table.items()
+               if k not in ("source", "sha256", "prompting", "adapter")}
     if kind == "local" and not Path(options["path"]).is_absolute():
         options["path"] = str((where.parent / options["path"]).resolve())
     return ArmSource(kind=kind, options=options, sha256=table.get("sha256"))
+
+
+def _parse_adapter(arm: str, table: Any, where: Path) -> AdapterSource | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict) or "path" not in table:
+        raise BayesEffectError(f"{where}: [{arm}.adapter] needs a path (the LoRA adapter GGUF)")
+    unknown = sorted(set(table) - {"path", "sha256", "scale"})
+    if unknown:
+        raise BayesEffectError(f"{where}: [{arm}.adapter] takes path, sha256 and scale, not "
+                               f"{', '.join(unknown)}")
+    scale = table.get("scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale):
+        raise BayesEffectError(f"{where}: [{arm}.adapter] scale must be a finite number, "
+                               f"not {scale!r}")
+    adapter_path = Path(str(table["path"])).expanduser()
+    if not adapter_path.is_absolute():
+        adapter_path = (where.parent / adapter_path).resolve()
+    sha = table.get("sha256")
+    return AdapterSource(path=adapter_path, sha256=str(sha) if sha is not None else None,
+                         scale=float(scale))
 
 
 def load_pair_file(path: Path) -> PairSpec:
@@ -167,12 +245,20 @@ def load_pair_file(path: Path) -> PairSpec:
         raise BayesEffectError(f"cannot read model catalog file {path}: {exc}") from exc
     if "name" not in data:
         raise BayesEffectError(f"{path}: the catalog file needs a top-level name")
+    sources = {arm: _parse_source(arm, data.get(arm), path) for arm in ARMS}
+    adapters = {arm: adapter for arm in ARMS
+                if (adapter := _parse_adapter(arm, data[arm].get("adapter"), path))}
+    if sources["instruct"].kind == SAME_AS_BASE and "instruct" not in adapters:
+        raise BayesEffectError(f"{path}: [instruct] source 'same-as-base' needs an "
+                               "[instruct.adapter] table, or both arms are the same model")
     return PairSpec(
         name=data["name"],
         description=data.get("description", ""),
-        sources={arm: _parse_source(arm, data.get(arm), path) for arm in ARMS},
-        prompting={arm: _parse_prompting(arm, (data.get(arm) or {}).get("prompting"), path)
+        sources=sources,
+        prompting={arm: _parse_prompting(arm, data[arm].get("prompting"), path,
+                                         adapter=arm in adapters)
                    for arm in ARMS},
+        adapters=adapters,
     )
 
 
@@ -205,6 +291,23 @@ def local_pair(base: Path, instruct: Path) -> PairSpec:
         sources={"base": ArmSource("local", {"path": str(base)}),
                  "instruct": ArmSource("local", {"path": str(instruct)})},
         prompting={arm: default_prompting(arm) for arm in ARMS},
+    )
+
+
+def lora_pair(base: Path, adapter: Path, *, scale: float = 1.0) -> PairSpec:
+    """Build a pair whose treatment arm is the base file plus a LoRA adapter.
+
+    The base arm is the bare file in a completion frame; the instruct arm applies
+    ``adapter`` at ``scale`` and is prompted with :data:`GEMMA_TURNS`.
+    """
+    return PairSpec(
+        name="local",
+        description=f"{base.name} vs {base.name} + LoRA {adapter.name} (scale {scale:g})",
+        sources={"base": ArmSource("local", {"path": str(base)}),
+                 "instruct": ArmSource(SAME_AS_BASE)},
+        prompting={"base": default_prompting("base"),
+                   "instruct": default_prompting("instruct", adapter=True)},
+        adapters={"instruct": AdapterSource(path=adapter, scale=scale)},
     )
 
 
@@ -311,22 +414,63 @@ def _locate(arm: str, source: ArmSource) -> tuple[Path, str | None]:
                                f"{exc}") from exc
 
 
-def check_gguf_file(arm: str, path: Path) -> None:
-    """Raise a one-line error unless ``path`` is a readable GGUF file."""
+def check_gguf_file(arm: str, path: Path, *, what: str = "model") -> None:
+    """Raise a one-line error unless ``path`` is a readable GGUF file.
+
+    ``what`` names the file in messages: ``model``, or ``LoRA adapter``.
+    """
     if not path.exists():
-        raise BayesEffectError(f"{arm} model file {path} does not exist; check the path")
+        raise BayesEffectError(f"{arm} {what} file {path} does not exist; check the path")
     if not path.is_file():
-        raise BayesEffectError(f"{arm} model path {path} is not a file; give a .gguf file")
+        raise BayesEffectError(f"{arm} {what} path {path} is not a file; give a .gguf file")
     try:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise BayesEffectError(f"{arm} model file {path} cannot be read: {exc.strerror}") from exc
+        raise BayesEffectError(f"{arm} {what} file {path} cannot be read: {exc.strerror}"
+                               ) from exc
     if magic != GGUF_MAGIC:
+        script = "convert_lora_to_gguf.py" if what != "model" else "convert_hf_to_gguf.py"
         raise BayesEffectError(
-            f"{arm} model file {path} is not a GGUF file (it does not start with 'GGUF'); "
-            "convert it with llama.cpp's convert_hf_to_gguf.py or pick the .gguf file"
+            f"{arm} {what} file {path} is not a GGUF file (it does not start with 'GGUF'); "
+            f"convert it with llama.cpp's {script} or pick the .gguf file"
         )
+
+
+@dataclass(frozen=True)
+class ResolvedAdapter:
+    """A LoRA adapter file, located and verified.
+
+    Attributes
+    ----------
+    path
+        The file.
+    sha256
+        Its hash.
+    scale
+        How strongly it is applied.
+
+    """
+
+    path: Path
+    sha256: str
+    scale: float
+
+    def determinants(self) -> dict[str, Any]:
+        """Return what a response depends on: the hash and the scale (not where it lies)."""
+        return {"sha256": self.sha256, "scale": self.scale}
+
+
+def resolve_adapter(arm: str, source: AdapterSource) -> ResolvedAdapter:
+    """Locate, hash and check an arm's adapter file against its pinned sha256."""
+    check_gguf_file(arm, source.path, what="LoRA adapter")
+    digest = sha256_file(source.path)
+    if source.sha256 and digest != source.sha256.lower():
+        raise BayesEffectError(
+            f"{arm} LoRA adapter file {source.path} has sha256 {digest[:12]}..., but the "
+            f"catalog pins {source.sha256[:12]}...; use the pinned adapter or update the "
+            "catalog entry")
+    return ResolvedAdapter(path=source.path.resolve(), sha256=digest, scale=source.scale)
 
 
 @dataclass(frozen=True)
@@ -341,16 +485,19 @@ class ResolvedArm:
         Its hash.
     prompting
         How the arm is prompted.
+    adapter
+        The LoRA adapter applied on top of the file, or ``None``.
 
     """
 
     path: Path
     sha256: str
     prompting: Prompting
+    adapter: ResolvedAdapter | None = None
 
 
 def resolve_pair(spec: PairSpec) -> dict[str, ResolvedArm]:
-    """Locate and verify both arms' files (existence, GGUF magic, pinned sha256).
+    """Locate and verify both arms' files and adapters (existence, GGUF magic, pinned sha256).
 
     Parameters
     ----------
@@ -363,17 +510,23 @@ def resolve_pair(spec: PairSpec) -> dict[str, ResolvedArm]:
         Arm name -> the resolved arm.
 
     """
-    resolved = {}
+    resolved: dict[str, ResolvedArm] = {}
     for arm in ARMS:
         source = spec.sources[arm]
-        path, digest = _locate(arm, source)
-        check_gguf_file(arm, path)
-        digest = digest or sha256_file(path)
+        adapter = spec.adapters.get(arm)
+        if source.kind == SAME_AS_BASE:
+            # ARMS lists the base first: its file is already located and verified.
+            path, digest = resolved["base"].path, resolved["base"].sha256
+        else:
+            path, found = _locate(arm, source)
+            check_gguf_file(arm, path)
+            digest = found or sha256_file(path)
         if source.sha256 and digest != source.sha256.lower():
             raise BayesEffectError(
                 f"{arm} model file {path} has sha256 {digest[:12]}..., but the catalog pins "
                 f"{source.sha256[:12]}...; re-download the file or update the catalog entry"
             )
-        resolved[arm] = ResolvedArm(path=path.resolve(), sha256=digest,
-                                    prompting=spec.prompting[arm])
+        resolved[arm] = ResolvedArm(
+            path=path.resolve(), sha256=digest, prompting=spec.prompting[arm],
+            adapter=resolve_adapter(arm, adapter) if adapter is not None else None)
     return resolved

@@ -41,12 +41,15 @@ class GGUFHeader:
         Key -> value; long arrays appear as :class:`GGUFArray`.
     n_parameters
         Total number of weights over all tensors.
+    tensor_shapes
+        Tensor name -> its dimensions in GGUF order (``ne``: the row length first).
 
     """
 
     version: int
     metadata: dict[str, Any] = field(default_factory=dict)
     n_parameters: int = 0
+    tensor_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return a metadata value, or ``default`` when absent."""
@@ -110,7 +113,7 @@ def read_gguf_header(path: Path) -> GGUFHeader:
     Returns
     -------
     GGUFHeader
-        Its metadata and parameter count.
+        Its metadata, parameter count and tensor shapes.
 
     """
     try:
@@ -128,15 +131,19 @@ def read_gguf_header(path: Path) -> GGUFHeader:
                 key = cursor.string()
                 metadata[key] = cursor.value(cursor.unpack("<I"))
             n_parameters = 0
+            shapes = {}
             for _ in range(n_tensors):
-                cursor.skip_string()
+                name = cursor.string()
                 n_dims = cursor.unpack("<I")
-                count = 1
-                for _ in range(n_dims):
-                    count *= cursor.unpack("<Q")
+                shape = tuple(cursor.unpack("<Q") for _ in range(n_dims))
                 cursor.pos += 4 + 8
+                count = 1
+                for n in shape:
+                    count *= n
                 n_parameters += count
+                shapes[name] = shape
     except (struct.error, ValueError, OSError) as exc:
         raise BayesEffectError(f"{path} has a damaged GGUF header ({exc}); "
                                "re-download or re-convert the file") from exc
-    return GGUFHeader(version=version, metadata=metadata, n_parameters=n_parameters)
+    return GGUFHeader(version=version, metadata=metadata, n_parameters=n_parameters,
+                      tensor_shapes=shapes)

@@ -39,8 +39,8 @@ class LlmLayer:
     llama_versions
         ``() -> dict``: engine versions, CPU features and the weight-buffer setting.
     start_engine
-        ``(path, *, prompting, params, arm, log) -> Generator``: one arm's model, loaded
-        in an engine process of its own.
+        ``(path, *, prompting, params, arm, log[, adapter, adapter_scale]) -> Generator``:
+        one arm's model (and LoRA adapter), loaded in an engine process of its own.
     """
 
     llama_versions: Callable[[], dict[str, str]]
@@ -107,8 +107,12 @@ def _llama_backend() -> Backend:
     def open_engine(arm: str, resolved: ResolvedArm, params: SamplingParams,
                     run_dir: Path) -> Generator:
         # In a process of its own: a native crash must not take the journal with it.
+        # The adapter is named only when there is one: engines without adapters are
+        # started exactly as before.
+        lora = ({"adapter": resolved.adapter.path, "adapter_scale": resolved.adapter.scale}
+                if resolved.adapter is not None else {})
         return layer.start_engine(resolved.path, prompting=resolved.prompting, params=params,
-                                  arm=arm, log=run_dir / f"engine-{arm}.log")
+                                  arm=arm, log=run_dir / f"engine-{arm}.log", **lora)
 
     return Backend(kind="llama", versions=layer.llama_versions(), opener=open_engine)
 

@@ -35,11 +35,11 @@ __all__ = ["DEFAULT_RUNS_ROOT", "dataset_attrs", "default_threads", "execute_run
            "sample_run"]
 
 
-def dataset_attrs(manifest: dict[str, Any]) -> dict[str, str | int]:
+def dataset_attrs(manifest: dict[str, Any]) -> dict[str, str | int | float]:
     """Flatten a run manifest into the dataset's provenance attrs (netCDF-safe values)."""
     det = manifest["determinants"]
     check = manifest["pair_check"]
-    attrs: dict[str, str | int] = {
+    attrs: dict[str, str | int | float] = {
         "pair_name": manifest["pair"],
         "cross_family": int(check["cross_family"]),
         "cross_family_reasons": "; ".join(check["reasons"]),
@@ -63,6 +63,13 @@ def dataset_attrs(manifest: dict[str, Any]) -> dict[str, str | int]:
         attrs[f"{arm}_model_sha256"] = det["models"][arm]["sha256"]
         attrs[f"{arm}_model_name"] = check[arm]["name"]
         attrs[f"{arm}_prompting"] = json.dumps(det["models"][arm]["prompting"], sort_keys=True)
+    # Only an arm with a LoRA adapter has these: other runs keep the attrs they had.
+    for arm, adapter in manifest.get("adapters", {}).items():
+        attrs[f"{arm}_adapter_path"] = adapter["path"]
+        attrs[f"{arm}_adapter_sha256"] = adapter["sha256"]
+        attrs[f"{arm}_adapter_scale"] = float(adapter["scale"])
+    if check.get("matched_by"):
+        attrs["matched_by"] = check["matched_by"]
     return attrs
 
 
@@ -72,6 +79,8 @@ def sample_run(
     pair: str | None = None,
     base: Path | None = None,
     instruct: Path | None = None,
+    instruct_lora: Path | None = None,
+    lora_scale: float | None = None,
     prompts: int = 40,
     replicates: int = 4,
     seed: int = 0,
@@ -98,6 +107,9 @@ def sample_run(
         Catalog pair name; the offline default pair when neither it nor files are given.
     base, instruct
         Local GGUF files, instead of ``pair``.
+    instruct_lora, lora_scale
+        A LoRA adapter GGUF that, applied to ``base`` at ``lora_scale`` (1 when omitted),
+        is the treatment arm, instead of ``instruct``.
     prompts
         Number of prompts generated.
     replicates
@@ -132,7 +144,8 @@ def sample_run(
         The run directory, holding ``dataset.nc``.
 
     """
-    spec = resolve_run(variable, pair=pair, base=base, instruct=instruct, prompts=prompts,
+    spec = resolve_run(variable, pair=pair, base=base, instruct=instruct,
+                       instruct_lora=instruct_lora, lora_scale=lora_scale, prompts=prompts,
                        replicates=replicates, seed=seed, params=params, out=out,
                        runs_root=runs_root, servers=servers, concurrency=concurrency,
                        cache=cache, open_generator=open_generator)
@@ -204,6 +217,8 @@ def _announce(spec: RunSpec, claim: RunClaim, *, console: Console) -> None:
     check = spec.pair.check
     if check.cross_family:
         console.print(f"[bold red]{escape(check.warning)}[/]")
+    elif check.note:
+        console.print(escape(check.note))
     console.print(f"{'Resuming' if claim.resumed else 'Starting'} run "
                   f"{escape(str(spec.run_dir))} "
                   f"({len(spec.prompt_set.items)} prompts x {spec.replicates} replicates x 2 arms)")

@@ -28,9 +28,11 @@ from bayeseffect.pairs.catalog import (
     check_gguf_file,
     load_pair,
     local_pair,
+    lora_pair,
     resolve_pair,
 )
-from bayeseffect.pairs.check import PairCheck, check_pair, read_model_info
+from bayeseffect.pairs.check import PairCheck, check_adapter, check_pair, model_info
+from bayeseffect.pairs.gguf_header import read_gguf_header
 from bayeseffect.sampling.run_dir import check_run_dir, fingerprint
 from bayeseffect.sampling.types import Generator, SamplingParams, sampling_determinants
 from bayeseffect.variables import get_variable
@@ -46,8 +48,32 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def choose_pair(*, pair: str | None, base: Path | None, instruct: Path | None) -> PairSpec:
-    """Pick the model pair from ``--pair`` or ``--base/--instruct``, else the default pair."""
+def choose_pair(*, pair: str | None, base: Path | None, instruct: Path | None,
+                instruct_lora: Path | None = None, lora_scale: float | None = None
+                ) -> PairSpec:
+    """Pick the model pair from ``--pair``, ``--base/--instruct`` or ``--base/--instruct-lora``.
+
+    Without any of them, the default pair. ``--instruct-lora`` makes the treatment arm
+    the base file plus that LoRA adapter, at ``lora_scale`` (1 when omitted).
+    """
+    if lora_scale is not None and instruct_lora is None:
+        raise BayesEffectError("--lora-scale applies only with --instruct-lora")
+    if instruct_lora is not None:
+        if instruct is not None:
+            raise BayesEffectError("give either --instruct or --instruct-lora, not both "
+                                   "(--instruct-lora's treatment arm is the base file plus "
+                                   "the adapter)")
+        if pair is not None:
+            raise BayesEffectError("give either --pair or --base/--instruct-lora, not both "
+                                   "(a catalog entry names its adapter in [instruct.adapter])")
+        if base is None:
+            raise BayesEffectError("--instruct-lora needs --base, the GGUF file the adapter "
+                                   "is applied to")
+        scale = 1.0 if lora_scale is None else lora_scale
+        check_finite(scale, option="--lora-scale")
+        check_gguf_file("base", base)
+        check_gguf_file("instruct", instruct_lora, what="LoRA adapter")
+        return lora_pair(base, instruct_lora, scale=scale)
     if pair is not None and (base is not None or instruct is not None):
         raise BayesEffectError("give either --pair or --base/--instruct, not both")
     if (base is None) != (instruct is None):
@@ -79,7 +105,8 @@ class ResolvedPair:
 
 
 def resolve_models(*, pair: str | None = None, base: Path | None = None,
-                   instruct: Path | None = None) -> ResolvedPair:
+                   instruct: Path | None = None, instruct_lora: Path | None = None,
+                   lora_scale: float | None = None) -> ResolvedPair:
     """Locate, hash and check the model pair (reads both files whole; loads no model).
 
     Parameters
@@ -88,6 +115,9 @@ def resolve_models(*, pair: str | None = None, base: Path | None = None,
         Catalog pair name; the offline default pair when neither it nor files are given.
     base, instruct
         Local GGUF files, instead of ``pair``.
+    instruct_lora, lora_scale
+        A LoRA adapter GGUF that, applied to ``base`` at ``lora_scale`` (1 when omitted),
+        is the treatment arm, instead of ``instruct``.
 
     Returns
     -------
@@ -97,12 +127,20 @@ def resolve_models(*, pair: str | None = None, base: Path | None = None,
     Raises
     ------
     BayesEffectError
-        When a file is missing or not GGUF, a pinned hash differs, or the instruct arm is
-        to be chat-prompted but its GGUF has no chat template.
+        When a file is missing or not GGUF, a pinned hash differs, an adapter is not a
+        LoRA for its arm's model, or the instruct arm is to be chat-prompted but its GGUF
+        has no chat template.
     """
-    spec = choose_pair(pair=pair, base=base, instruct=instruct)
+    spec = choose_pair(pair=pair, base=base, instruct=instruct, instruct_lora=instruct_lora,
+                       lora_scale=lora_scale)
     arms = resolve_pair(spec)
-    check = check_pair(read_model_info(arms["base"].path), read_model_info(arms["instruct"].path))
+    headers = {arm: read_gguf_header(a.path) for arm, a in arms.items()}
+    adapters = {arm: check_adapter(a.adapter.path, headers[arm], sha256=a.adapter.sha256,
+                                   scale=a.adapter.scale, arm=arm)
+                for arm, a in arms.items() if a.adapter is not None}
+    check = check_pair(model_info(headers["base"]), model_info(headers["instruct"]),
+                       same_file=arms["base"].sha256 == arms["instruct"].sha256,
+                       adapters=adapters)
     if arms["instruct"].prompting.frame == "chat" and not check.instruct.chat_template:
         raise BayesEffectError(
             f"the instruct model {arms['instruct'].path.name} has no chat template in its GGUF; "
@@ -191,7 +229,7 @@ class RunSpec:
 
     def manifest(self) -> dict[str, Any]:
         """Build the run's ``run.json``: determinants, paths, pair check, versions, time."""
-        return {
+        manifest: dict[str, Any] = {
             "fingerprint": self.fingerprint,
             "determinants": self.determinants,
             "pair": self.pair.spec.name,
@@ -200,15 +238,38 @@ class RunSpec:
             "versions": {**self.backend.versions, "bayeseffect_version": __version__},
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        adapters = {arm: {"path": str(a.adapter.path), **a.adapter.determinants()}
+                    for arm, a in self.pair.arms.items() if a.adapter is not None}
+        if adapters:
+            # Only with an adapter: a run without one keeps the manifest it always had.
+            manifest["adapters"] = adapters
+        return manifest
 
     def cache_context(self) -> dict[str, dict[str, Any]]:
-        """Per arm, what a cached response must share with this run to be reused."""
+        """Per arm, what a cached response must share with this run to be reused.
+
+        An arm with a LoRA adapter adds the adapter's hash and scale, so a response of the
+        bare file is never reused for the file plus an adapter (nor across adapters or
+        scales); an arm without one has the context it always had.
+        """
         remote = self.backend.remote
-        return {arm: {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
-                      "versions": dict(self.backend.versions),
-                      "params": sampling_determinants(self.params, remote=remote),
-                      "batch_layout": None if remote else BATCH_LAYOUT}
-                for arm, a in self.pair.arms.items()}
+        contexts: dict[str, dict[str, Any]] = {}
+        for arm, a in self.pair.arms.items():
+            contexts[arm] = {"model_sha256": a.sha256, "prompting": asdict(a.prompting),
+                             "versions": dict(self.backend.versions),
+                             "params": sampling_determinants(self.params, remote=remote),
+                             "batch_layout": None if remote else BATCH_LAYOUT}
+            if a.adapter is not None:
+                contexts[arm]["adapter"] = a.adapter.determinants()
+        return contexts
+
+
+def _model_determinants(arm: ResolvedArm) -> dict[str, Any]:
+    model: dict[str, Any] = {"sha256": arm.sha256, "prompting": asdict(arm.prompting)}
+    if arm.adapter is not None:
+        # Only with an adapter, so that every run without one keeps its fingerprint.
+        model["adapter"] = arm.adapter.determinants()
+    return model
 
 
 def _determinants(var: OutcomeVariable, prompt_set: PromptSet, *, pair: ResolvedPair,
@@ -222,8 +283,7 @@ def _determinants(var: OutcomeVariable, prompt_set: PromptSet, *, pair: Resolved
         "replicates": replicates,
         "seed": seed,
         "sampling": sampling_determinants(params, remote=backend.remote),
-        "models": {arm: {"sha256": a.sha256, "prompting": asdict(a.prompting)}
-                   for arm, a in pair.arms.items()},
+        "models": {arm: _model_determinants(a) for arm, a in pair.arms.items()},
         "llama_cpp_python_version": backend.versions["llama_cpp_python_version"],
     }
     if backend.servers is not None:
@@ -239,12 +299,22 @@ def _determinants(var: OutcomeVariable, prompt_set: PromptSet, *, pair: Resolved
     return determinants
 
 
+def _check_backend_applies_adapters(remote: bool, models: ResolvedPair) -> None:
+    """Refuse adapters on servers: each answers with what it loaded, unaware of ours."""
+    if remote and any(a.adapter is not None for a in models.arms.values()):
+        raise BayesEffectError("the openai backend cannot apply a LoRA adapter (each server "
+                               "answers with the model it loaded); sample an adapter arm "
+                               "with --backend llama")
+
+
 def resolve_run(
     variable: str,
     *,
     pair: str | None = None,
     base: Path | None = None,
     instruct: Path | None = None,
+    instruct_lora: Path | None = None,
+    lora_scale: float | None = None,
     models: ResolvedPair | None = None,
     prompts: int = 40,
     replicates: int = 4,
@@ -273,6 +343,8 @@ def resolve_run(
         Catalog pair name; the offline default pair when neither it nor files are given.
     base, instruct
         Local GGUF files, instead of ``pair``.
+    instruct_lora, lora_scale
+        A LoRA adapter applied to ``base`` as the treatment arm, instead of ``instruct``.
     prompts
         Number of prompts generated (at most the variable's cap, for a fixed set).
     replicates
@@ -314,9 +386,14 @@ def resolve_run(
     if not prompt_set.items:
         raise BayesEffectError("the prompt set is empty; ask for at least 1 prompt")
     if models is None:
-        models = resolve_models(pair=pair, base=base, instruct=instruct)
-    elif pair is not None or base is not None or instruct is not None:
+        models = resolve_models(pair=pair, base=base, instruct=instruct,
+                                instruct_lora=instruct_lora, lora_scale=lora_scale)
+    elif (pair is not None or base is not None or instruct is not None
+          or instruct_lora is not None):
         raise BayesEffectError("give either a resolved pair or --pair/--base/--instruct")
+    # Before any server is asked what it serves: the answer would not matter.
+    _check_backend_applies_adapters(servers is not None or (backend is not None
+                                                            and backend.remote), models)
     if backend is None:
         backend = resolve_backend(params=params, servers=servers, concurrency=concurrency,
                                   open_generator=open_generator)

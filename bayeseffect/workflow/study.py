@@ -34,6 +34,8 @@ def sample_all(
     pair: str | None = None,
     base: Path | None = None,
     instruct: Path | None = None,
+    instruct_lora: Path | None = None,
+    lora_scale: float | None = None,
     prompts: int = 40,
     replicates: int = 4,
     seed: int = 0,
@@ -54,7 +56,7 @@ def sample_all(
 
     Parameters
     ----------
-    pair, base, instruct
+    pair, base, instruct, instruct_lora, lora_scale
         The model pair, as for :func:`bayeseffect.workflow.sample.sample_run`; resolved
         (hashed, checked) once for every variable.
     prompts, replicates, seed, params
@@ -93,7 +95,8 @@ def sample_all(
     # checked once, and every variable's run is resolved before any model is loaded.
     check_options(replicates=replicates, params=params, seed=seed, servers=servers,
                   concurrency=concurrency)
-    models = resolve_models(pair=pair, base=base, instruct=instruct)
+    models = resolve_models(pair=pair, base=base, instruct=instruct,
+                            instruct_lora=instruct_lora, lora_scale=lora_scale)
     backend = resolve_backend(params=params, servers=servers, concurrency=concurrency,
                               open_generator=open_generator)
     specs = []

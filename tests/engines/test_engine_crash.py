@@ -95,7 +95,7 @@ def _engine_children(pid: int) -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid and b"engine_worker" in cmdline:
+        if int(fields[1]) == pid and b"bayeseffect.engines.llama.worker" in cmdline:
             children.append(int(stat.parent.name))
     return children
 
@@ -160,7 +160,7 @@ def test_ctrl_c_reaches_the_engine_too_yet_the_run_exits_130_and_leaves_no_engin
     assert process.returncode == 130, stderr.decode()
     assert "interrupted" in stderr.decode()
     assert not Path(f"/proc/{engines[0]}").exists() or \
-        b"engine_worker" not in Path(f"/proc/{engines[0]}/cmdline").read_bytes()
+        b"bayeseffect.engines.llama.worker" not in Path(f"/proc/{engines[0]}/cmdline").read_bytes()
     saved = read_journal(journal)
     assert len(saved) == len(journal.read_bytes().splitlines()) > 0
     assert int(load_dataset(out / "dataset.nc")["completed"].sum()) == len(saved)

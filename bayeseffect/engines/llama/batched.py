@@ -171,12 +171,18 @@ class BatchedDecoder:
         Use llama.cpp's flash attention (a different summation order).
     preamble
         Tokens the prompts start with, kept in the cache across calls (empty: none).
+    lora
+        ``(adapter, scale)``: a LoRA adapter loaded for ``model``
+        (:func:`~bayeseffect.engines.llama.generator.load_lora`), applied at ``scale`` by
+        every decode of this context -- generation and option scoring alike. The caller
+        frees it after :meth:`close`.
 
     """
 
     def __init__(self, model: Any, *, n_seq: int, n_ctx_seq: int, threads: int,
                  n_batch: int = 512, flash_attn: bool = False,
-                 preamble: tuple[int, ...] = ()) -> None:
+                 preamble: tuple[int, ...] = (), lora: tuple[Any, float] | None = None
+                 ) -> None:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_seq * n_ctx_seq
         params.n_seq_max = n_seq
@@ -195,6 +201,15 @@ class BatchedDecoder:
                                   else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         self._context = LlamaContext(model=model, params=params, verbose=False)
         self._ctx = self._context.ctx
+        if lora is not None:
+            adapter, scale = lora
+            code = llama_cpp.llama_set_adapters_lora(
+                self._ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter), 1,
+                (ctypes.c_float * 1)(scale))
+            if code != 0:
+                self._context.close()
+                raise BayesEffectError(f"llama.cpp could not apply the LoRA adapter to the "
+                                       f"context (code {code})")
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model.model)
         self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))

@@ -137,6 +137,36 @@ def load_model(path: Path, *, extra_buffers: bool) -> Any:
     return LlamaModel(path_model=str(path), params=params, verbose=False)
 
 
+def load_lora(model: Any, path: Path) -> Any:
+    """Load a LoRA adapter GGUF for a loaded model.
+
+    Parameters
+    ----------
+    model
+        The model (``llama_cpp._internals.LlamaModel``) the adapter was trained on.
+    path
+        The adapter file.
+
+    Returns
+    -------
+    ctypes pointer
+        The adapter; free it with ``llama_cpp.llama_adapter_lora_free`` after every
+        context that uses it, and before the model.
+
+    Raises
+    ------
+    BayesEffectError
+        When llama.cpp cannot load it (its log says why).
+    """
+    import llama_cpp
+
+    adapter = llama_cpp.llama_adapter_lora_init(model.model, str(path).encode("utf-8"))
+    if not adapter:
+        raise BayesEffectError(f"llama.cpp could not load the LoRA adapter {path} for this "
+                               "model (see the engine log for why)")
+    return adapter
+
+
 @dataclass(frozen=True)
 class _Frame:
     prompt: str
@@ -165,18 +195,20 @@ class LlamaCppGenerator:
     """
 
     def __init__(self, model: Any, prompting: Prompting, params: SamplingParams,
-                 decoder: Any) -> None:
+                 decoder: Any, lora: Any = None) -> None:
         self._model = model
         self._prompting = prompting
         self._params = params
         self._decoder = decoder
+        self._lora = lora
         self._chat_formatter: Any = None
         if prompting.frame == "chat":
             self._chat_formatter = self._make_chat_formatter()
 
     @classmethod
     def load(cls, path: Path, *, prompting: Prompting, params: SamplingParams,
-             extra_buffers: bool | None = None) -> Self:
+             extra_buffers: bool | None = None, adapter: Path | None = None,
+             adapter_scale: float = 1.0) -> Self:
         """Load a model file.
 
         Parameters
@@ -192,6 +224,11 @@ class LlamaCppGenerator:
             llama.cpp's extra weight buffers (repacked weights); by default on unless the
             build has AMX compiled in (:func:`extra_buffers_safe`). Forcing them on with
             such a build crashes at the first matrix product.
+        adapter
+            A LoRA adapter GGUF applied on top of the model, in generation and option
+            scoring alike; ``None``: the bare model.
+        adapter_scale
+            How strongly the adapter is applied (0: as the bare model).
 
         Returns
         -------
@@ -207,17 +244,21 @@ class LlamaCppGenerator:
                                    if extra_buffers is None else extra_buffers)
         except (ValueError, RuntimeError) as exc:
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
+        lora = None
         try:
-            generator = cls(model, prompting, params, decoder=None)
+            if adapter is not None:
+                lora = load_lora(model, adapter)
+            generator = cls(model, prompting, params, decoder=None, lora=lora)
             with _quiet_stderr():
                 generator._decoder = BatchedDecoder(
                     model, n_seq=params.batch_size, n_ctx_seq=params.n_ctx,
-                    threads=params.threads, preamble=generator.preamble())
+                    threads=params.threads, preamble=generator.preamble(),
+                    lora=None if lora is None else (lora, adapter_scale))
         except (ValueError, RuntimeError) as exc:
-            model.close()
+            _free(lora, model)
             raise BayesEffectError(f"llama.cpp could not load {path}: {exc}") from exc
         except BaseException:
-            model.close()
+            _free(lora, model)
             raise
         return generator
 
@@ -365,6 +406,16 @@ class LlamaCppGenerator:
         return distinguishing_prefixes(sequences)
 
     def close(self) -> None:
-        """Free the batched context, then the model."""
+        """Free the batched context, then the adapter, then the model."""
         self._decoder.close()
-        self._model.close()
+        _free(self._lora, self._model)
+        self._lora = None
+
+
+def _free(lora: Any, model: Any) -> None:
+    # An adapter after the contexts that use it, and before its model.
+    if lora is not None:
+        import llama_cpp
+
+        llama_cpp.llama_adapter_lora_free(lora)
+    model.close()

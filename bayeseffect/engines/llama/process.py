@@ -93,7 +93,8 @@ class EngineProcess:
 
     @classmethod
     def start(cls, path: Path, *, prompting: Prompting, params: SamplingParams, arm: str,
-              log: Path | None = None, extra_buffers: bool | None = None) -> Self:
+              log: Path | None = None, extra_buffers: bool | None = None,
+              adapter: Path | None = None, adapter_scale: float = 1.0) -> Self:
         """Start an engine process and load ``path`` in it.
 
         Parameters
@@ -111,6 +112,9 @@ class EngineProcess:
             (:func:`~bayeseffect.engines.llama.generator.extra_buffers_safe`).
         log
             Where the engine's stderr is appended; a temporary file when omitted.
+        adapter, adapter_scale
+            A LoRA adapter GGUF applied on top of the model, and its scale; ``None``: the
+            bare model.
 
         Returns
         -------
@@ -137,6 +141,8 @@ class EngineProcess:
         engine._owns_log = owns_log
         setup = {"path": str(path), "prompting": asdict(prompting), "params": asdict(params),
                  "parent_pid": os.getpid(), "extra_buffers": extra_buffers}
+        if adapter is not None:
+            setup["adapter"] = {"path": str(adapter), "scale": adapter_scale}
         try:
             engine._exchange(setup, activity="loading")
         except BaseException:

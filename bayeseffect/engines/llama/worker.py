@@ -75,10 +75,13 @@ def serve(commands: BinaryIO, out: BinaryIO) -> int:
     _die_with_parent(int(setup["parent_pid"]))
     prompting = setup["prompting"]
     prompting["stop"] = tuple(prompting["stop"])
+    adapter = setup.get("adapter")
     try:
-        generator = LlamaCppGenerator.load(Path(setup["path"]), prompting=Prompting(**prompting),
-                                           params=SamplingParams(**setup["params"]),
-                                           extra_buffers=setup.get("extra_buffers"))
+        generator = LlamaCppGenerator.load(
+            Path(setup["path"]), prompting=Prompting(**prompting),
+            params=SamplingParams(**setup["params"]), extra_buffers=setup.get("extra_buffers"),
+            adapter=Path(adapter["path"]) if adapter else None,
+            adapter_scale=float(adapter["scale"]) if adapter else 1.0)
     except BayesEffectError as exc:
         _send(out, {"error": str(exc), "type": "BayesEffectError"})
         return 1
