@@ -68,7 +68,7 @@ def test_a_malformed_part_is_a_one_line_error(tmp_path):
     (tmp_path / "bad.toml").write_text('name = "x"\npart = "bad"\nversion = 1\n'
                                        'license = "CC0-1.0"\n[[items]]\nid = "a"\n'
                                        'category = "list"\n[[items.turns]]\nuser = "hi"\n')
-    with pytest.raises(InstructionDataError, match="bad.toml: item 'a' has a turn without"):
+    with pytest.raises(InstructionDataError, match=r"bad\.toml: item 'a' has a turn without"):
         load_instructions(tmp_path)
     with pytest.raises(InstructionDataError, match="no instruction data"):
         load_instructions(tmp_path / "empty")
