@@ -87,7 +87,7 @@ def load_base(path: Path, *, threads: int, cache: Path | None = None):
     torch.set_num_threads(threads)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if cache is not None and (cache / "gguf.sha256").is_file() and (
-            cache / "gguf.sha256").read_text().strip() == sha:
+            cache / "gguf.sha256").read_text().strip() == f"{sha} float32":
         tokenizer = AutoTokenizer.from_pretrained(str(cache))
         model = AutoModelForCausalLM.from_pretrained(str(cache), dtype=torch.float32)
         return tokenizer, model
